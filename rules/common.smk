@@ -1,0 +1,130 @@
+# Computation that is not a step: config validation, paths, and the input/param functions the
+# rules call. Rules themselves hold no logic beyond calling these.
+import json
+import re
+import sys
+from pathlib import Path
+
+from snakemake.settings.types import DeploymentMethod
+from snakemake.utils import validate
+
+validate(config, schema="../config/schema.yaml")
+
+PROFILE = config["profile"]
+RESULTS = f"results/{PROFILE}"
+ENVS_DIR = "results/envs"
+
+
+wildcard_constraints:
+    profile=re.escape(PROFILE),
+    env=r"[a-z0-9][a-z0-9_-]*",
+
+
+def check_local_bodies():
+    """Fail at start, before any job, if a body configured from a local path is not there."""
+    for name, body in config["bodies"].items():
+        if body["source"] == "local" and not Path(body["path"]).expanduser().is_dir():
+            raise WorkflowError(
+                f"config: bodies.{name}.path = '{body['path']}' is not a directory"
+            )
+
+
+def check_body_references():
+    """Every body a later stage names must be configured under `bodies`."""
+    for body in config["quantize"]["bodies"]:
+        if body not in config["bodies"]:
+            raise WorkflowError(
+                f"config: quantize.bodies names '{body}', absent from bodies"
+            )
+
+
+check_local_bodies()
+check_body_references()
+
+
+# --- environments -----------------------------------------------------------------------
+
+
+# Default: the workflow builds a venv per env file (rules/envs.smk) and rules call its Python.
+# With `--sdm conda`, Snakemake builds envs/conda/NAME.yaml instead and activates it per job.
+USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+
+
+def conda_env(family):
+    """The rule's `conda:` file (used only under --sdm conda)."""
+    return f"../envs/conda/{config['envs'][family]}.yaml"
+
+
+def env_marker(family):
+    """The file that stands for a built venv: its `pip freeze`, written last."""
+    return [] if USE_CONDA else f"{ENVS_DIR}/{config['envs'][family]}.freeze.txt"
+
+
+def env_python(family):
+    return "python" if USE_CONDA else f"{ENVS_DIR}/{config['envs'][family]}/bin/python"
+
+
+def build_env(requirements, venv, marker, log):
+    sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+    import make_env
+
+    make_env.main([requirements, "--venv", venv, "--marker", marker, "--log", log])
+
+
+def env_patches(wildcards):
+    """Patch files an env's requirements file names in `# env: patch` lines (rebuild on edit)."""
+    patches = []
+    for line in Path(f"envs/{wildcards.env}.txt").read_text().splitlines():
+        if line.strip().startswith("# env: patch"):
+            patches.extend(line.split()[3:])
+    return patches
+
+
+# --- bodies -----------------------------------------------------------------------------
+
+
+def bodies_from(source):
+    """Wildcard regex matching the bodies the config takes from `source` (never-match if none)."""
+    names = [n for n, b in config["bodies"].items() if b["source"] == source]
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def body_setting(key):
+    """Param function: a key of the body's config entry, with schema defaults filled in."""
+    return lambda wildcards: config["bodies"][wildcards.body].get(key)
+
+
+def pip_args(wildcards):
+    return " ".join(
+        f"--pip-arg={a}" for a in config["bodies"][wildcards.body].get("pip_args", [])
+    )
+
+
+def body_dir(body):
+    return f"{RESULTS}/models/{body}"
+
+
+# --- quantisation -----------------------------------------------------------------------
+
+
+def quantize_recipe_json():
+    """The recipe as one JSON param: any change to it reruns quantize_body and its dependants."""
+    q = config["quantize"]
+    keys = ("scheme", "targets", "ignore", "keep_unquantised")
+    return json.dumps({k: q[k] for k in keys}, sort_keys=True)
+
+
+def quantized_body_dir(body):
+    return f"{RESULTS}/models/{body}-fp8"
+
+
+# --- targets ----------------------------------------------------------------------------
+
+
+def get_final_output():
+    targets = [body_dir(body) for body in config["bodies"]]
+    targets += [quantized_body_dir(body) for body in config["quantize"]["bodies"]]
+    targets += [
+        f"{RESULTS}/quantize/{body}-fp8.json" for body in config["quantize"]["bodies"]
+    ]
+    return targets

@@ -1,0 +1,42 @@
+"""Fetch a body from the Hugging Face Hub (GPU profiles only; the miniature never does this).
+
+`snapshot_download` resumes partial downloads by itself; the files land in a temporary
+directory beside the output and are moved into place only once the checkpoint is complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import body_checks
+
+log = logging.getLogger("body_from_hub")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repo", required=True)
+    p.add_argument("--revision", default=None)
+    p.add_argument("--out", required=True, type=Path)
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from huggingface_hub import snapshot_download
+
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=a.out.parent, prefix=f".{a.out.name}.") as work:
+        staged = Path(work) / "model"
+        snapshot_download(a.repo, revision=a.revision, local_dir=staged)
+        body_checks.assert_loadable_checkpoint(staged)
+        if a.out.exists():
+            shutil.rmtree(a.out)
+        os.replace(staged, a.out)
+    log.info("wrote %s from %s", a.out, a.repo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Profiles validate; bad configs fail before any job runs, naming the key."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from conftest import ROOT, dry_run_jobs, snakemake
+
+PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml"]
+
+
+def load(name):
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_profile_validates(name):
+    validate(load(name), str(ROOT / "config" / "schema.yaml"))
+
+
+def key_paths(obj, prefix=()):
+    """Every mapping key path of a config (lists are leaves)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield prefix + (k,)
+            yield from key_paths(v, prefix + (k,))
+
+
+def test_gb10_differs_from_miniature_only_in_values():
+    """Same keys outside `bodies` (whose keys follow each body's source kind)."""
+    mini, gb10 = load("config.yaml"), load("gb10.yaml")
+    for cfg in (mini, gb10):
+        cfg.pop("bodies")
+    assert set(key_paths(mini)) == set(key_paths(gb10))
+
+
+def write_config(tmp_path, cfg):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_wrong_type_fails_before_any_job_naming_the_key(tmp_path):
+    cfg = load("smoke.yaml")
+    cfg["body_checks"]["max_new_tokens"] = "forty"
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    assert proc.returncode != 0
+    err = proc.stdout + proc.stderr
+    assert "max_new_tokens" in err and "'forty' is not of type 'integer'" in err
+    assert "Job stats" not in err
+
+
+def test_missing_local_body_path_fails_at_start(tmp_path):
+    cfg = load("smoke.yaml")
+    cfg["bodies"]["vanilla"] = {"source": "local", "path": str(tmp_path / "renamed-model")}
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    assert proc.returncode != 0
+    assert "bodies.vanilla.path" in proc.stdout + proc.stderr
+    assert "is not a directory" in proc.stdout + proc.stderr
+
+
+def test_quantize_of_unconfigured_body_is_refused(tmp_path):
+    cfg = load("smoke.yaml")
+    cfg["quantize"]["bodies"] = ["abliterated"]
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    assert proc.returncode != 0
+    assert "quantize.bodies names 'abliterated'" in proc.stdout + proc.stderr
+
+
+def test_gb10_builds_the_full_dag():
+    jobs = dry_run_jobs("--configfile", str(ROOT / "config" / "gb10.yaml"))
+    assert jobs["download_body"] == 2
+    assert jobs["quantize_body"] == 1

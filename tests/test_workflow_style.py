@@ -1,0 +1,38 @@
+"""The workflow's own hygiene: snakefmt-formatted, lint-clean, generated files in sync."""
+
+import subprocess
+import sys
+
+from conftest import ROOT, snakemake
+
+
+def test_snakefmt_check():
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_snakemake_lint_is_clean():
+    for profile in ("config/config.yaml", "config/smoke.yaml", "config/gb10.yaml"):
+        proc = snakemake("--lint", "--configfile", profile, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_conda_env_files_match_requirements():
+    proc = subprocess.run(
+        [sys.executable, "scripts/conda_env_files.py", "--check"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_every_rule_declares_log_benchmark_resources_threads():
+    import re
+
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        for block in re.split(r"\n(?=rule )", smk.read_text())[1:]:
+            name = block.split(":")[0]
+            for directive in ("log:", "benchmark:", "resources:", "threads:"):
+                assert f"\n    {directive}" in block, f"{smk.name} {name} lacks {directive}"
