@@ -17,6 +17,8 @@ include: "rules/common.smk"
 include: "rules/envs.smk"
 include: "rules/bodies.smk"
 include: "rules/quantize.smk"
+include: "rules/drafters.smk"
+include: "rules/bench.smk"
 
 
 rule all:

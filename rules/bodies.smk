@@ -61,12 +61,13 @@ rule make_tiny_body:
         kv_heads=body_setting("kv_heads"),
         intermediate_size=body_setting("intermediate_size"),
         seed=body_setting("seed"),
+        initializer_range=body_setting("initializer_range"),
     shell:
         "{params.python} scripts/make_tiny_body.py --out {output} --corpus {input.corpus}"
         " --prompts {input.prompts} --vocab-size {params.vocab_size}"
         " --hidden-size {params.hidden_size} --layers {params.layers} --heads {params.heads}"
         " --kv-heads {params.kv_heads} --intermediate-size {params.intermediate_size}"
-        " --seed {params.seed} > {log} 2>&1"
+        " --seed {params.seed} --initializer-range {params.initializer_range} > {log} 2>&1"
 
 
 rule download_body:

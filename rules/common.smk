@@ -18,6 +18,8 @@ ENVS_DIR = "results/envs"
 wildcard_constraints:
     profile=re.escape(PROFILE),
     env=r"[a-z0-9][a-z0-9_-]*",
+    n=r"\d+",
+    rep=r"\d+",
 
 
 def check_local_bodies():
@@ -30,12 +32,28 @@ def check_local_bodies():
 
 
 def check_body_references():
-    """Every body a later stage names must be configured under `bodies`."""
-    for body in config["quantize"]["bodies"]:
+    """Every body or drafter a stage names must be configured; fail before any job if not."""
+    named = [("quantize.bodies", b) for b in config["quantize"]["bodies"]]
+    named += [("bench.bodies", b) for b in config["bench"]["bodies"]]
+    named += [
+        (f"drafters.{d}.verifier", v["verifier"])
+        for d, v in config["drafters"].items()
+        if "verifier" in v
+    ]
+    for where, body in named:
         if body not in config["bodies"]:
+            raise WorkflowError(f"config: {where} names '{body}', absent from bodies")
+    for drafter in config["bench"]["drafters"]:
+        if drafter not in config["drafters"]:
             raise WorkflowError(
-                f"config: quantize.bodies names '{body}', absent from bodies"
+                f"config: bench.drafters names '{drafter}', absent from drafters"
             )
+    if config["bench"]["served_variant"] == "fp8":
+        for body in config["bench"]["bodies"]:
+            if body not in config["quantize"]["bodies"]:
+                raise WorkflowError(
+                    f"config: bench.served_variant is fp8 but quantize.bodies lacks '{body}'"
+                )
 
 
 check_local_bodies()
@@ -118,6 +136,97 @@ def quantized_body_dir(body):
     return f"{RESULTS}/models/{body}-fp8"
 
 
+# --- drafters ---------------------------------------------------------------------------
+
+
+def drafters_from(source):
+    names = [n for n, d in config["drafters"].items() if d["source"] == source]
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def drafter_setting(key):
+    return lambda wildcards: config["drafters"][wildcards.drafter][key]
+
+
+def drafter_dir(drafter):
+    return f"{RESULTS}/drafters/{drafter}"
+
+
+def drafter_verifier_dir(wildcards):
+    """The body a drafter is made for (speculators reads its architecture and sizes)."""
+    return body_dir(config["drafters"][wildcards.drafter]["verifier"])
+
+
+def drafter_has_weights(drafter):
+    """A built-in method (ngram) drafts from the prompt itself and has no model directory."""
+    return drafter != "none" and config["drafters"][drafter]["source"] != "builtin"
+
+
+# --- bench ------------------------------------------------------------------------------
+
+
+def bench_reps():
+    return list(range(1, config["bench"]["repeats"] + 1))
+
+
+def bench_configurations():
+    """(body, drafter, n) served by one bench job each; n=0 is the no-speculation baseline."""
+    b = config["bench"]
+    for body in b["bodies"]:
+        yield body, "none", 0
+        for drafter in b["drafters"]:
+            for n in b["num_speculative_tokens"]:
+                if n > 0:
+                    yield body, drafter, n
+
+
+def bench_rep_outputs():
+    return [
+        f"{RESULTS}/bench/{{body}}/{{drafter}}/n{{n}}/rep{r}.json" for r in bench_reps()
+    ]
+
+
+def bench_cell_jsons():
+    return [
+        f"{RESULTS}/bench/{body}/{drafter}/n{n}/rep{r}.json"
+        for body, drafter, n in bench_configurations()
+        for r in bench_reps()
+    ]
+
+
+def served_body_dir(wildcards):
+    if config["bench"]["served_variant"] == "fp8":
+        return quantized_body_dir(wildcards.body)
+    return body_dir(wildcards.body)
+
+
+def bench_drafter_dir(wildcards):
+    return (
+        drafter_dir(wildcards.drafter) if drafter_has_weights(wildcards.drafter) else []
+    )
+
+
+def bench_drafter_args(wildcards):
+    if wildcards.drafter == "none":
+        return ""
+    d = config["drafters"][wildcards.drafter]
+    args = f"--drafter-name {wildcards.drafter} --method {d['method']}"
+    if d.get("options"):
+        args += (
+            f" --speculative-options-json '{json.dumps(d['options'], sort_keys=True)}'"
+        )
+    if drafter_has_weights(wildcards.drafter):
+        args += f" --drafter {drafter_dir(wildcards.drafter)}"
+    return args
+
+
+def server_args_json():
+    s = config["server"]
+    args = ["--gpu-memory-utilization", str(s["gpu_memory_utilization"])]
+    args += ["--kv-cache-dtype", s["kv_cache_dtype"], *s["extra_args"]]
+    return json.dumps(args)
+
+
 # --- targets ----------------------------------------------------------------------------
 
 
@@ -127,4 +236,5 @@ def get_final_output():
     targets += [
         f"{RESULTS}/quantize/{body}-fp8.json" for body in config["quantize"]["bodies"]
     ]
+    targets.append(f"{RESULTS}/bench/cells.csv")
     return targets

@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repo", required=True)
     p.add_argument("--revision", default=None)
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--weights-only", action="store_true", help="a drafter: no tokenizer needed")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from huggingface_hub import snapshot_download
@@ -31,7 +33,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(dir=a.out.parent, prefix=f".{a.out.name}.") as work:
         staged = Path(work) / "model"
         snapshot_download(a.repo, revision=a.revision, local_dir=staged)
-        body_checks.assert_loadable_checkpoint(staged)
+        if a.weights_only:
+            if not (staged / "config.json").is_file() or not any(staged.glob("*.safetensors")):
+                sys.exit(f"{a.repo} has no config.json + safetensors weights")
+        else:
+            body_checks.assert_loadable_checkpoint(staged)
         if a.out.exists():
             shutil.rmtree(a.out)
         os.replace(staged, a.out)

@@ -45,8 +45,6 @@ def conda_yaml(requirements: Path) -> str:
 def main(argv: list[str]) -> int:
     stale = []
     for req in sorted((ROOT / "envs").glob("*.txt")):
-        if req.stem == "workflow":
-            continue
         target = ROOT / "envs" / "conda" / f"{req.stem}.yaml"
         text = conda_yaml(req)
         if "--check" in argv:

@@ -53,7 +53,7 @@ def train_tokenizer(corpus: list[str], vocab_size: int):
 
 
 def make_model(tokenizer, hidden_size: int, layers: int, heads: int, kv_heads: int,
-               intermediate_size: int, seed: int):
+               intermediate_size: int, seed: int, initializer_range: float):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -68,6 +68,9 @@ def make_model(tokenizer, hidden_size: int, layers: int, heads: int, kv_heads: i
         num_key_value_heads=kv_heads,
         max_position_embeddings=2048,
         tie_word_embeddings=True,
+        # A wide init makes the random next-token distributions peaked rather than uniform, so
+        # that a sampler bug changes the log-probs of sampled tokens measurably (fidelity test).
+        initializer_range=initializer_range,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -87,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--kv-heads", type=int, required=True)
     p.add_argument("--intermediate-size", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--initializer-range", type=float, default=0.02)
     p.add_argument("--prompts", required=True, type=Path)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -94,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     corpus = [ln for f in a.corpus for ln in f.read_text().splitlines() if ln.strip()]
     tokenizer = train_tokenizer(corpus, a.vocab_size)
     model = make_model(tokenizer, a.hidden_size, a.layers, a.heads, a.kv_heads,
-                       a.intermediate_size, a.seed)
+                       a.intermediate_size, a.seed, a.initializer_range)
     log.info("tiny body: %d tokens in the tokenizer, %s parameters", len(tokenizer),
              f"{sum(t.numel() for t in model.parameters()):,}")
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -29,10 +29,12 @@ def key_paths(obj, prefix=()):
 
 
 def test_gb10_differs_from_miniature_only_in_values():
-    """Same keys outside `bodies` (whose keys follow each body's source kind)."""
+    """Same keys outside `bodies` and `drafters` (named entries whose keys follow their source
+    kind, each checked by the schema)."""
     mini, gb10 = load("config.yaml"), load("gb10.yaml")
     for cfg in (mini, gb10):
         cfg.pop("bodies")
+        cfg.pop("drafters")
     assert set(key_paths(mini)) == set(key_paths(gb10))
 
 
@@ -71,5 +73,16 @@ def test_quantize_of_unconfigured_body_is_refused(tmp_path):
 
 def test_gb10_builds_the_full_dag():
     jobs = dry_run_jobs("--configfile", str(ROOT / "config" / "gb10.yaml"))
-    assert jobs["download_body"] == 2
-    assert jobs["quantize_body"] == 1
+    assert jobs["download_body"] == 2  # vanilla Gemma 4 and huihui's abliterated body
+    assert jobs["quantize_body"] == 1  # the abliterated body, as Part 28 did
+    assert jobs["download_drafter"] == 1  # the vanilla MTP assistant
+    assert jobs["bench_cell"] == 5  # n=0 baseline + vanilla drafter at n=1..4
+    assert jobs["aggregate_cells"] == 1
+
+
+def test_bench_drafter_must_be_configured(tmp_path):
+    cfg = load("smoke.yaml")
+    cfg["bench"]["drafters"] = ["finetuned"]
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    assert proc.returncode != 0
+    assert "bench.drafters names 'finetuned'" in proc.stdout + proc.stderr

@@ -17,7 +17,7 @@ def test_smoke_workflow_produces_checked_outputs(smoke_run):
     assert (body / "model.safetensors").is_file() and (body / "chat_template.jinja").is_file()
     report = json.loads((smoke_run / "quantize" / "vanilla-fp8.json").read_text())
     assert report["errors"] == []
-    assert report["counts"]["quantised"] == 4 * 7  # q,k,v,o,gate,up,down per layer
+    assert report["counts"]["quantised"] == 8 * 7  # q,k,v,o,gate,up,down per layer
     assert "re:.*router.*" in report["unmatched_ignore_patterns"]
     config = json.loads((smoke_run / "models" / "vanilla-fp8" / "config.json").read_text())
     assert config["quantization_config"]["format"] == "float-quantized"

@@ -1,0 +1,61 @@
+# The bench: one job per served configuration (body x drafter x n), which starts a vLLM server
+# once and measures `bench.repeats` repeats against it, one JSON each; then one tidy table.
+
+
+rule bench_cell:
+    input:
+        env=env_marker("vllm"),
+        body=served_body_dir,
+        drafter=bench_drafter_dir,
+        prompts=config["bench"]["prompts"],
+    output:
+        bench_rep_outputs(),
+    log:
+        server=f"logs/{PROFILE}/bench_cell/{{body}}-{{drafter}}-n{{n}}.server.log",
+        bench=f"logs/{PROFILE}/bench_cell/{{body}}-{{drafter}}-n{{n}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/bench_cell/{{body}}-{{drafter}}-n{{n}}.tsv"
+    conda:
+        conda_env("vllm")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+        gpu=config["resources"]["gpus_per_server"],
+    params:
+        python=env_python("vllm"),
+        drafter_args=bench_drafter_args,
+        reps=" ".join(str(r) for r in bench_reps()),
+        num_prompts=config["bench"]["num_prompts"],
+        temperature=config["bench"]["temperature"],
+        max_tokens=config["bench"]["max_tokens"],
+        max_model_len=config["server"]["max_model_len"],
+        startup_timeout=config["server"]["startup_timeout_s"],
+        server_args=server_args_json(),
+    shell:
+        "{params.python} scripts/bench_cell.py --body {input.body} --body-name {wildcards.body}"
+        " {params.drafter_args} --num-speculative-tokens {wildcards.n}"
+        " --prompts {input.prompts} --num-prompts {params.num_prompts}"
+        " --temperature {params.temperature} --max-tokens {params.max_tokens}"
+        " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout}"
+        " --server-args-json {params.server_args:q} --reps {params.reps} --out {output}"
+        " --server-log {log.server} > {log.bench} 2>&1"
+
+
+rule aggregate_cells:
+    input:
+        cells=bench_cell_jsons(),
+    output:
+        table=f"{RESULTS}/bench/cells.csv",
+    log:
+        f"logs/{PROFILE}/aggregate_cells.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/aggregate_cells.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        max_delta_logprob=config["bench"]["fidelity_max_delta_logprob"],
+    script:
+        "../scripts/aggregate_cells.py"

