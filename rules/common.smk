@@ -36,6 +36,11 @@ def check_body_references():
     named = [("quantize.bodies", b) for b in config["quantize"]["bodies"]]
     named += [("bench.bodies", b) for b in config["bench"]["bodies"]]
     named += [
+        (f"bodies.{name}.from", b["from"])
+        for name, b in config["bodies"].items()
+        if b["source"] == "abliterate"
+    ]
+    named += [
         (f"drafters.{d}.verifier", v["verifier"])
         for d, v in config["drafters"].items()
         if "verifier" in v
@@ -122,6 +127,18 @@ def body_dir(body):
     return f"{RESULTS}/models/{body}"
 
 
+def abliteration_source_dir(wildcards):
+    return body_dir(config["bodies"][wildcards.body]["from"])
+
+
+def abliteration_reports():
+    return [
+        f"{RESULTS}/abliterate/{name}.json"
+        for name, body in config["bodies"].items()
+        if body["source"] == "abliterate"
+    ]
+
+
 # --- quantisation -----------------------------------------------------------------------
 
 
@@ -134,6 +151,12 @@ def quantize_recipe_json():
 
 def quantized_body_dir(body):
     return f"{RESULTS}/models/{body}-fp8"
+
+
+def quantization_reports():
+    return [
+        f"{RESULTS}/quantize/{body}-fp8.json" for body in config["quantize"]["bodies"]
+    ]
 
 
 # --- drafters ---------------------------------------------------------------------------
@@ -230,11 +253,25 @@ def server_args_json():
 # --- targets ----------------------------------------------------------------------------
 
 
+def report_items():
+    items = [
+        f"{RESULTS}/report/{name}"
+        for name in (
+            "per_position_acceptance.png",
+            "throughput.png",
+            "cells.html",
+            "quantization.html",
+        )
+    ]
+    if abliteration_reports():
+        items.append(f"{RESULTS}/report/body_shift.html")
+    return items
+
+
 def get_final_output():
     targets = [body_dir(body) for body in config["bodies"]]
     targets += [quantized_body_dir(body) for body in config["quantize"]["bodies"]]
-    targets += [
-        f"{RESULTS}/quantize/{body}-fp8.json" for body in config["quantize"]["bodies"]
-    ]
+    targets += quantization_reports()
+    targets += abliteration_reports()
     targets.append(f"{RESULTS}/bench/cells.csv")
-    return targets
+    return targets + report_items()

@@ -250,7 +250,8 @@ def run_cell(args: argparse.Namespace) -> None:
         work = Path(work)
         prompts_jsonl = work / "prompts.jsonl"
         prompts_jsonl.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
-        for rep, out in zip(args.reps, args.out):
+        results = {}
+        for rep in args.reps:
             seed = args.seed_base + rep
             log.info("repeat %d (seed %d): vllm bench serve", rep, seed)
             cmd = bench_command(
@@ -258,30 +259,34 @@ def run_cell(args: argparse.Namespace) -> None:
                 args.temperature, seed, work, f"rep{rep}.json",
             )
             subprocess.run(cmd, check=True)
-            result = json.loads((work / f"rep{rep}.json").read_text())
-            log.info("repeat %d: fidelity probe (%d prompts)", rep, len(prompts))
-            mean_lp, n_tokens = mean_sampled_logprob(
-                server.base_url, prompts, args.temperature, args.max_tokens, seed
-            )
-            record = {
-                "cell": {
-                    "body": args.body_name, "drafter": args.drafter_name,
-                    "method": args.method,
-                    "n": args.num_speculative_tokens, "rep": rep, "seed": seed,
-                    "temperature": args.temperature, "max_tokens": args.max_tokens,
-                    "num_prompts": len(prompts),
-                },
-                "metrics": cell_record(result, mean_lp, n_tokens),
-                "provenance": provenance | {"server_startup_s": server.startup_s},
-                "vllm_bench_serve": {k: v for k, v in result.items() if k != "generated_texts"},
-            }
-            write_json_atomically(out, record)
-            m = record["metrics"]
-            log.info(
-                "repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, mean logprob %.3f",
-                rep, m["tok_s_aggregate"], m["tok_s_per_prompt"], m["per_position_acceptance"],
-                mean_lp,
-            )
+            results[rep] = json.loads((work / f"rep{rep}.json").read_text())
+        # One fidelity probe per server configuration: the output distribution is a property of
+        # the configuration, not of a repeat, and the probe costs as much as a repeat.
+        log.info("fidelity probe (%d prompts, T=%s)", len(prompts), args.temperature)
+        mean_lp, n_tokens = mean_sampled_logprob(
+            server.base_url, prompts, args.temperature, args.max_tokens, args.seed_base
+        )
+        provenance["server_startup_s"] = server.startup_s
+    for rep, out in zip(args.reps, args.out):
+        result = results[rep]
+        record = {
+            "cell": {
+                "body": args.body_name, "drafter": args.drafter_name, "method": args.method,
+                "n": args.num_speculative_tokens, "rep": rep, "seed": args.seed_base + rep,
+                "temperature": args.temperature, "max_tokens": args.max_tokens,
+                "num_prompts": len(prompts),
+            },
+            "metrics": cell_record(result, mean_lp, n_tokens),
+            "provenance": provenance,
+            "vllm_bench_serve": {k: v for k, v in result.items() if k != "generated_texts"},
+        }
+        write_json_atomically(out, record)
+        m = record["metrics"]
+        log.info(
+            "repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, mean logprob %.3f",
+            rep, m["tok_s_aggregate"], m["tok_s_per_prompt"], m["per_position_acceptance"],
+            mean_lp,
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -65,7 +65,7 @@ def test_missing_local_body_path_fails_at_start(tmp_path):
 
 def test_quantize_of_unconfigured_body_is_refused(tmp_path):
     cfg = load("smoke.yaml")
-    cfg["quantize"]["bodies"] = ["abliterated"]
+    del cfg["bodies"]["abliterated"]
     proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
     assert proc.returncode != 0
     assert "quantize.bodies names 'abliterated'" in proc.stdout + proc.stderr

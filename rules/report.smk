@@ -1,0 +1,121 @@
+# Figures and tables that `snakemake --report` collects; each caption is an rst in reports/.
+
+
+rule plot_acceptance:
+    input:
+        cells=f"{RESULTS}/bench/cells.csv",
+    output:
+        report(
+            f"{RESULTS}/report/per_position_acceptance.png",
+            caption="../reports/per_position_acceptance.rst",
+            category="Bench",
+        ),
+    log:
+        f"logs/{PROFILE}/plot_acceptance.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/plot_acceptance.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="acceptance",
+    script:
+        "../scripts/plot_bench.py"
+
+
+rule plot_throughput:
+    input:
+        cells=f"{RESULTS}/bench/cells.csv",
+    output:
+        report(
+            f"{RESULTS}/report/throughput.png",
+            caption="../reports/throughput.rst",
+            category="Bench",
+        ),
+    log:
+        f"logs/{PROFILE}/plot_throughput.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/plot_throughput.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="throughput",
+    script:
+        "../scripts/plot_bench.py"
+
+
+rule table_cells:
+    input:
+        f"{RESULTS}/bench/cells.csv",
+    output:
+        report(
+            f"{RESULTS}/report/cells.html",
+            caption="../reports/cells.rst",
+            category="Tables",
+        ),
+    log:
+        f"logs/{PROFILE}/table_cells.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/table_cells.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="cells",
+    script:
+        "../scripts/render_tables.py"
+
+
+rule table_quantization:
+    input:
+        quantization_reports(),
+    output:
+        report(
+            f"{RESULTS}/report/quantization.html",
+            caption="../reports/quantization.rst",
+            category="Tables",
+        ),
+    log:
+        f"logs/{PROFILE}/table_quantization.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/table_quantization.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="quantization",
+    script:
+        "../scripts/render_tables.py"
+
+
+rule table_body_shift:
+    input:
+        abliteration_reports(),
+    output:
+        report(
+            f"{RESULTS}/report/body_shift.html",
+            caption="../reports/body_shift.rst",
+            category="Tables",
+        ),
+    log:
+        f"logs/{PROFILE}/table_body_shift.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/table_body_shift.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="body_shift",
+    script:
+        "../scripts/render_tables.py"

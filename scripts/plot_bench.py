@@ -1,0 +1,88 @@
+"""Figures of the bench cell table: per-position acceptance and throughput against n.
+
+Cells that failed the output-fidelity gate are never drawn: they are dropped here and named in
+the figure, so a distribution-changing configuration cannot pass for a speed-up.
+"""
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+
+def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    bad = table[~table["fidelity_ok"].astype(bool)]
+    excluded = sorted({f"{r.body}/{r.drafter}/n{r.n}" for r in bad.itertuples()})
+    return table[table["fidelity_ok"].astype(bool)], excluded
+
+
+def acceptance_long(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell repeat, position k) with a_k, for the deepest n of each drafter."""
+    spec = table[table["n"] > 0]
+    deepest = spec[spec["n"] == spec.groupby(["body", "drafter"])["n"].transform("max")]
+    cols = [c for c in deepest.columns if c.startswith("a") and c[1:].isdigit()]
+    long = deepest.melt(id_vars=["body", "drafter", "n", "rep"], value_vars=cols,
+                        var_name="position", value_name="acceptance").dropna()
+    long["position"] = long["position"].str[1:].astype(int)
+    long["series"] = long["drafter"] + " drafter on " + long["body"] + " body"
+    return long
+
+
+def plot_acceptance(table: pd.DataFrame, out: Path) -> None:
+    cells, excluded = faithful_cells(table)
+    long = acceptance_long(cells)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    if long.empty:
+        ax.text(0.5, 0.5, "no speculative cell passed the fidelity gate", ha="center")
+    else:
+        sns.lineplot(long, x="position", y="acceptance", hue="series", marker="o",
+                     errorbar="sd", ax=ax)
+        ax.set_xticks(sorted(long["position"].unique()))
+    ax.set(xlabel="draft position k", ylabel="acceptance a_k (accepted at k / drafts)",
+           ylim=(0, 1), title="Per-position acceptance at the deepest n (mean ± sd over repeats)")
+    if excluded:
+        fig.text(0.01, 0.01, "excluded (fidelity gate): " + ", ".join(excluded), fontsize=7)
+    save(fig, out)
+
+
+def plot_throughput(table: pd.DataFrame, out: Path) -> None:
+    cells, excluded = faithful_cells(table)
+    rows = []
+    for body, group in cells.groupby("body"):
+        base = group[group["n"] == 0]
+        for drafter in sorted(set(group["drafter"]) - {"none"}):
+            part = pd.concat([base, group[group["drafter"] == drafter]])
+            rows.append(part.assign(series=f"{drafter} drafter on {body} body"))
+    data = pd.concat(rows) if rows else cells.assign(series=[])
+    long = data.melt(id_vars=["series", "n", "rep"],
+                     value_vars=["tok_s_aggregate", "tok_s_per_prompt"],
+                     var_name="measure", value_name="tok_s")
+    grid = sns.relplot(long, x="n", y="tok_s", hue="series", col="measure", kind="line",
+                       marker="o", errorbar="sd", height=3.6, aspect=1.1)
+    grid.set_axis_labels("num_speculative_tokens n (0 = no speculation)", "output tokens/s")
+    grid.set(xticks=sorted(long["n"].unique()))
+    grid.figure.suptitle("Throughput at batch 1 (mean ± sd over repeats)", y=1.03)
+    if excluded:
+        grid.figure.text(0.01, -0.04, "excluded (fidelity gate): " + ", ".join(excluded),
+                         fontsize=7)
+    save(grid.figure, out)
+
+
+def save(fig, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, out)
+
+
+PLOTS = {"acceptance": plot_acceptance, "throughput": plot_throughput}
+
+if __name__ == "__main__" and "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    PLOTS[sm.params.kind](pd.read_csv(sm.input.cells), Path(sm.output[0]))

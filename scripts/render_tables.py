@@ -1,0 +1,66 @@
+"""HTML tables for the report: the bench cells, the FP8 per-module check, the body shift."""
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
+
+
+def render(title: str, table: pd.DataFrame, notes: list[str], out: Path) -> None:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    html = env.get_template("table.html.j2").render(
+        title=title, notes=notes,
+        table=table.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="",
+                            escape=True),
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html)
+    os.replace(tmp, out)
+
+
+def cells_table(cells_csv: Path, out: Path) -> None:
+    table = pd.read_csv(cells_csv)
+    bad = table[~table["fidelity_ok"].astype(bool)]
+    notes = [f"{len(table)} cells; {len(bad)} failed the output-fidelity gate and are not plotted."]
+    render("Bench cells", table, notes, out)
+
+
+def quantization_table(reports: list[Path], out: Path) -> None:
+    rows, notes = [], []
+    for path in reports:
+        r = json.loads(Path(path).read_text())
+        name = Path(path).stem
+        rows.append({"checkpoint": name, **r["counts"], "errors": len(r["errors"]),
+                     "wall_time_s": r["wall_time_s"], "size_MB": r["size_bytes"] / 1e6})
+        if r["unmatched_ignore_patterns"]:
+            notes.append(f"{name}: ignore patterns matching no module: "
+                         + ", ".join(r["unmatched_ignore_patterns"]))
+    render("FP8 quantisation check", pd.DataFrame(rows), notes, out)
+
+
+def body_shift_table(reports: list[Path], out: Path) -> None:
+    rows = []
+    for path in reports:
+        r = json.loads(Path(path).read_text())
+        rows.append({k: r[k] for k in ("strength", "direction_layer", "kl_mean",
+                                       "refusal_rate_before", "refusal_rate_after",
+                                       "n_eval_prompts")} | {"body": Path(path).stem})
+    render("Body shift from abliteration", pd.DataFrame(rows),
+           ["KL: mean over held-out prompts of KL(vanilla || abliterated) of the first-token"
+            " distribution."], out)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    kind = sm.params.kind
+    if kind == "cells":
+        cells_table(Path(sm.input[0]), Path(sm.output[0]))
+    elif kind == "quantization":
+        quantization_table([Path(p) for p in sm.input], Path(sm.output[0]))
+    else:
+        body_shift_table([Path(p) for p in sm.input], Path(sm.output[0]))

@@ -1,0 +1,61 @@
+"""Abliteration: the refusal detector, prompt split, the weight edit, and the smoke run's output."""
+
+import json
+import subprocess
+
+import pytest
+from abliterate_body import is_refusal, split_prompts
+
+from conftest import ROOT, env_python
+
+
+@pytest.mark.parametrize("reply,refused", [
+    ("I'm sorry, but I can't help with that.", True),
+    ("I can\u2019t assist with this request.", True),
+    ("As an AI, I must decline.", True),
+    ("Sure! Here is a recipe for tomato soup.", False),
+    ("Lock picking is a skill used by locksmiths ...", False),
+])
+def test_refusal_markers(reply, refused):
+    assert is_refusal(reply) is refused
+
+
+def test_prompt_split_keeps_held_out_prompts():
+    direction, held_out = split_prompts([f"p{i}" for i in range(10)], 6)
+    assert direction == [f"p{i}" for i in range(6)] and held_out == ["p6", "p7", "p8", "p9"]
+    with pytest.raises(ValueError):
+        split_prompts(["a", "b"], 2)
+
+
+def test_orthogonalisation_removes_the_direction(smoke_run):
+    """Run in the hf environment (torch): after strength 1, no residual writer outputs along r;
+    strength 0.5 halves the component."""
+    code = """
+import sys, torch
+sys.path.insert(0, "scripts")
+from transformers import AutoModelForCausalLM
+from abliterate_body import orthogonalize_, residual_writers
+m = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32)
+r = torch.randn(m.config.hidden_size); r /= r.norm()
+before = {n: (r @ l.weight.data).norm().item() for n, l in residual_writers(m)}
+orthogonalize_(m, r, 0.5)
+half = {n: (r @ l.weight.data).norm().item() for n, l in residual_writers(m)}
+orthogonalize_(m, r, 1.0)
+after = max((r @ l.weight.data).norm().item() for n, l in residual_writers(m))
+assert len(before) == 2 * m.config.num_hidden_layers, len(before)
+assert all(abs(half[n] - 0.5 * before[n]) < 1e-3 * before[n] + 1e-5 for n in before)
+assert after < 1e-4, after
+print("ok")
+"""
+    proc = subprocess.run([str(env_python("hf")), "-c", code,
+                           str(smoke_run / "models" / "vanilla")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_smoke_abliteration_moved_the_body(smoke_run):
+    report = json.loads((smoke_run / "abliterate" / "abliterated.json").read_text())
+    assert report["kl_mean"] > 0.01
+    assert report["modified_matrices"] == 2 * report["num_layers"]
+    assert 0 <= report["refusal_rate_after"] <= 1
+    assert (smoke_run / "models" / "abliterated" / "model.safetensors").is_file()
