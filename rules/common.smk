@@ -8,6 +8,9 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+import make_env
+
 validate(config, schema="../config/schema.yaml")
 
 PROFILE = config["profile"]
@@ -16,10 +19,8 @@ ENVS_DIR = "results/envs"
 
 
 wildcard_constraints:
-    profile=re.escape(PROFILE),
     env=r"[a-z0-9][a-z0-9_-]*",
     n=r"\d+",
-    rep=r"\d+",
 
 
 def check_local_bodies():
@@ -88,19 +89,14 @@ def env_python(family):
 
 
 def build_env(requirements, venv, marker, log):
-    sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-    import make_env
-
     make_env.main([requirements, "--venv", venv, "--marker", marker, "--log", log])
 
 
 def env_patches(wildcards):
     """Patch files an env's requirements file names in `# env: patch` lines (rebuild on edit)."""
-    patches = []
-    for line in Path(f"envs/{wildcards.env}.txt").read_text().splitlines():
-        if line.strip().startswith("# env: patch"):
-            patches.extend(line.split()[3:])
-    return patches
+    root = Path(workflow.basedir)
+    spec = make_env.parse_env_spec(root / f"envs/{wildcards.env}.txt", root)
+    return [str(p.relative_to(root)) for p in spec.patches]
 
 
 # --- bodies -----------------------------------------------------------------------------
@@ -261,6 +257,7 @@ def report_items():
             "throughput.png",
             "cells.html",
             "quantization.html",
+            "erratum.html",
         )
     ]
     if abliteration_reports():

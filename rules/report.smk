@@ -4,6 +4,8 @@
 rule plot_acceptance:
     input:
         cells=f"{RESULTS}/bench/cells.csv",
+        claims="config/claims.yaml",
+        schema="config/claims.schema.yaml",
     output:
         report(
             f"{RESULTS}/report/per_position_acceptance.png",
@@ -21,6 +23,12 @@ rule plot_acceptance:
         mem_mb=1000,
     params:
         kind="acceptance",
+        # published per-position numbers drawn as references; only published-measured claims
+        # pass claims.drawable_value, a retracted one fails the build naming it
+        reference_claims=[
+            "p28-vanilla-drafter-decay-on-abliterated",
+            "p30-finetuned-per-position",
+        ],
     script:
         "../scripts/plot_bench.py"
 
@@ -119,3 +127,31 @@ rule table_body_shift:
         kind="body_shift",
     script:
         "../scripts/render_tables.py"
+
+
+rule erratum_check:
+    input:
+        claims="config/claims.yaml",
+        schema="config/claims.schema.yaml",
+        cells=f"{RESULTS}/bench/cells.csv",
+        quantization=quantization_reports(),
+    output:
+        html=report(
+            f"{RESULTS}/report/erratum.html",
+            caption="../reports/erratum.rst",
+            category="Erratum",
+        ),
+        csv=f"{RESULTS}/report/erratum.csv",
+    log:
+        f"logs/{PROFILE}/erratum_check.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/erratum_check.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        profile=PROFILE,
+    script:
+        "../scripts/claims.py"

@@ -23,11 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import atomic_io
 
 log = logging.getLogger("abliterate_body")
 
@@ -205,17 +204,12 @@ def abliterate(
     if any(not a.strip() for a in after + safe_after):
         raise SystemExit("abliterated body produced an empty greedy reply")
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as work:
-        staged = Path(work) / "model"
+    with atomic_io.staged_dir(out_dir) as work:
+        staged = work / "model"
         model.to(torch.bfloat16).save_pretrained(staged, safe_serialization=True)
         tokenizer.save_pretrained(staged)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staged, out_dir)
-    tmp = report.with_name(report.name + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, report)
+        atomic_io.publish_dir(staged, out_dir)
+    atomic_io.write_text_atomically(report, json.dumps(summary, indent=2) + "\n")
     return summary
 
 

@@ -9,9 +9,9 @@ the report refuses to plot it.
 
 
 import json
-import os
 from pathlib import Path
 
+import atomic_io
 import pandas as pd
 
 COLUMNS = [
@@ -57,10 +57,7 @@ def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
     table = judge_fidelity(
         load_cells(list(snakemake.input.cells)), snakemake.params.max_delta_logprob
     )
-    out = Path(snakemake.output.table)
-    tmp = out.with_name(out.name + ".tmp")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, out)
+    atomic_io.write_text_atomically(Path(snakemake.output.table), table.to_csv(index=False))
     bad = table[~table["fidelity_ok"]]
     with open(snakemake.log[0], "w") as fh:
         fh.write(table.to_string() + "\n")

@@ -26,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import atomic_io
 import serving
 
 log = logging.getLogger("bench_cell")
@@ -205,13 +206,6 @@ def machine() -> dict:
 # --- the job ------------------------------------------------------------------------------
 
 
-def write_json_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def run_cell(args: argparse.Namespace) -> None:
     body_config = json.loads((args.body / "config.json").read_text())
     speculative_config = None
@@ -280,7 +274,7 @@ def run_cell(args: argparse.Namespace) -> None:
             "provenance": provenance,
             "vllm_bench_serve": {k: v for k, v in result.items() if k != "generated_texts"},
         }
-        write_json_atomically(out, record)
+        atomic_io.write_text_atomically(out, json.dumps(record, indent=2) + "\n")
         m = record["metrics"]
         log.info(
             "repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, mean logprob %.3f",

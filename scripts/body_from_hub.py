@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+import atomic_io
 import body_checks
 
 log = logging.getLogger("body_from_hub")
@@ -29,18 +27,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from huggingface_hub import snapshot_download
 
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=a.out.parent, prefix=f".{a.out.name}.") as work:
-        staged = Path(work) / "model"
+    with atomic_io.staged_dir(a.out) as work:
+        staged = work / "model"
         snapshot_download(a.repo, revision=a.revision, local_dir=staged)
         if a.weights_only:
             if not (staged / "config.json").is_file() or not any(staged.glob("*.safetensors")):
                 sys.exit(f"{a.repo} has no config.json + safetensors weights")
         else:
             body_checks.assert_loadable_checkpoint(staged)
-        if a.out.exists():
-            shutil.rmtree(a.out)
-        os.replace(staged, a.out)
+        atomic_io.publish_dir(staged, a.out)
     log.info("wrote %s from %s", a.out, a.repo)
 
 

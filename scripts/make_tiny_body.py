@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+import atomic_io
 import body_checks
 
 log = logging.getLogger("make_tiny_body")
@@ -101,9 +99,8 @@ def main(argv: list[str] | None = None) -> None:
                        a.intermediate_size, a.seed, a.initializer_range)
     log.info("tiny body: %d tokens in the tokenizer, %s parameters", len(tokenizer),
              f"{sum(t.numel() for t in model.parameters()):,}")
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=a.out.parent, prefix=f".{a.out.name}.") as work:
-        staged = Path(work) / "model"
+    with atomic_io.staged_dir(a.out) as work:
+        staged = work / "model"
         model.save_pretrained(staged, safe_serialization=True)
         tokenizer.save_pretrained(staged)
         body_checks.assert_loadable_checkpoint(staged)
@@ -113,9 +110,7 @@ def main(argv: list[str] | None = None) -> None:
             log.info("greedy (random weights, noise expected) | %s -> %r", s.prompt, s.completion)
         body_checks.write_report(staged / "body_check.json", source={"tiny_random_seed": a.seed},
                                  greedy=samples, problems=[])
-        if a.out.exists():
-            shutil.rmtree(a.out)
-        os.replace(staged, a.out)
+        atomic_io.publish_dir(staged, a.out)
     log.info("wrote %s", a.out)
 
 

@@ -33,10 +33,17 @@ def acceptance_long(table: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-def plot_acceptance(table: pd.DataFrame, out: Path) -> None:
+def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] = None) -> None:
+    """`references`: label -> published per-position values in percent, each obtained through
+    claims.drawable_value (which refuses retracted and unmeasured numbers)."""
     cells, excluded = faithful_cells(table)
     long = acceptance_long(cells)
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, values in (references or {}).items():
+        ax.plot(range(len(values)), [v / 100 for v in values], linestyle="--", color="grey",
+                marker="x", alpha=0.7)
+        ax.annotate(label, (len(values) - 1, values[-1] / 100), fontsize=7, color="grey",
+                    ha="right", va="bottom")
     if long.empty:
         ax.text(0.5, 0.5, "no speculative cell passed the fidelity gate", ha="center")
     else:
@@ -81,8 +88,15 @@ def save(fig, out: Path) -> None:
     os.replace(tmp, out)
 
 
-PLOTS = {"acceptance": plot_acceptance, "throughput": plot_throughput}
-
 if __name__ == "__main__" and "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    PLOTS[sm.params.kind](pd.read_csv(sm.input.cells), Path(sm.output[0]))
+    table = pd.read_csv(sm.input.cells)
+    if sm.params.kind == "acceptance":
+        from claims import drawable_value, load_claims
+
+        claims = load_claims(Path(sm.input.claims), Path(sm.input.schema))
+        refs = {f"published: {cid}": drawable_value(claims, cid)
+                for cid in sm.params.reference_claims}
+        plot_acceptance(table, Path(sm.output[0]), refs)
+    else:
+        plot_throughput(table, Path(sm.output[0]))

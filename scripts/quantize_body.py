@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+import atomic_io
 import quantization_check
 
 log = logging.getLogger("quantize_body")
@@ -72,9 +71,8 @@ def quantize(
     log.info("oneshot scheme=%s targets=%s, %d ignore patterns", scheme, targets, len(ignore))
     oneshot(model=model, recipe=recipe)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as work:
-        staged = Path(work) / "model"
+    with atomic_io.staged_dir(out_dir) as work:
+        staged = work / "model"
         model.save_pretrained(staged, save_compressed=True)
         copy_side_files(model_dir, staged)
         saved = quantization_check.read_safetensors_dtypes(staged)
@@ -92,9 +90,7 @@ def quantize(
             "size_bytes": dir_size(staged),
             **result.to_json(),
         }
-        tmp_report = report.with_name(report.name + ".tmp")
-        tmp_report.write_text(json.dumps(summary, indent=2) + "\n")
-        os.replace(tmp_report, report)
+        atomic_io.write_text_atomically(report, json.dumps(summary, indent=2) + "\n")
         if result.errors:
             for e in result.errors:
                 log.error("%s", e)
@@ -102,9 +98,7 @@ def quantize(
                 f"quantisation check failed for {len(result.errors)} module(s), e.g. "
                 + "; ".join(result.errors[:5])
             )
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staged, out_dir)
+        atomic_io.publish_dir(staged, out_dir)
     log.info("wrote %s (%.1f MB)", out_dir, summary["size_bytes"] / 1e6)
     return result
 

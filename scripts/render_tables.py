@@ -1,9 +1,9 @@
 """HTML tables for the report: the bench cells, the FP8 per-module check, the body shift."""
 
 import json
-import os
 from pathlib import Path
 
+import atomic_io
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader
 
@@ -17,10 +17,7 @@ def render(title: str, table: pd.DataFrame, notes: list[str], out: Path) -> None
         table=table.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="",
                             escape=True),
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html)
-    os.replace(tmp, out)
+    atomic_io.write_text_atomically(out, html)
 
 
 def cells_table(cells_csv: Path, out: Path) -> None:

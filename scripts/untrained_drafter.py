@@ -8,12 +8,11 @@ body can be drafted for before any data exists.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+import atomic_io
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,9 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path)
     a = p.parse_args(argv)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=a.out.parent, prefix=f".{a.out.name}.") as work:
-        staged = Path(work) / "drafter"
+    with atomic_io.staged_dir(a.out) as work:
+        staged = work / "drafter"
         cmd = [
             sys.executable, "-m", "speculators", "train", "--dry-run",
             "--speculator-type", a.speculator_type,
@@ -36,9 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         subprocess.run(cmd, check=True)
         if not (staged / "config.json").is_file():
             sys.exit(f"speculators wrote no config.json to {staged}")
-        if a.out.exists():
-            shutil.rmtree(a.out)
-        os.replace(staged, a.out)
+        atomic_io.publish_dir(staged, a.out)
 
 
 if __name__ == "__main__":

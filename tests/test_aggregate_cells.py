@@ -2,7 +2,6 @@
 
 import json
 
-import pandas as pd
 import pytest
 from aggregate_cells import judge_fidelity, load_cells
 

@@ -1,6 +1,5 @@
 """Pure parts of a bench cell: drafter/body compatibility, per-prompt throughput, records."""
 
-import math
 
 import pytest
 from bench_cell import cell_record, drafter_problems, parse_args, per_prompt_throughput

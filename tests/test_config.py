@@ -1,6 +1,5 @@
 """Profiles validate; bad configs fail before any job runs, naming the key."""
 
-import copy
 
 import pytest
 import yaml

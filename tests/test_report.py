@@ -1,7 +1,7 @@
 """The report's figures and tables come from the smoke run's outputs, and `snakemake --report`
 builds the HTML report from them."""
 
-from conftest import ROOT, SMOKE_CONFIG, snakemake
+from conftest import SMOKE_CONFIG, snakemake
 
 
 def test_report_items_exist(smoke_run):

@@ -36,8 +36,9 @@ def test_editing_an_env_file_reruns_only_its_users(smoke_run):
     finally:
         req.write_text(text)
         os.utime(req, ns=(before.st_atime_ns, before.st_mtime_ns))
-    # both FP8 checkpoints (vanilla, abliterated) and the report table made from their checks
-    assert jobs == {"make_env": 1, "quantize_body": 2, "table_quantization": 1, "all": 1}
+    # both FP8 checkpoints (vanilla, abliterated) and the report parts made from their checks
+    assert jobs == {"make_env": 1, "quantize_body": 2, "table_quantization": 1,
+                    "erratum_check": 1, "all": 1}
 
 
 def test_changing_the_ignore_list_reruns_only_quantisation(smoke_run, tmp_path):
@@ -47,7 +48,7 @@ def test_changing_the_ignore_list_reruns_only_quantisation(smoke_run, tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     jobs = dry_run_jobs("--configfile", str(path), "--rerun-triggers", "params")
     # both FP8 checkpoints; the bench serves the bf16 bodies on CPU, so nothing else depends on them
-    assert jobs == {"quantize_body": 2, "table_quantization": 1, "all": 1}
+    assert jobs == {"quantize_body": 2, "table_quantization": 1, "erratum_check": 1, "all": 1}
 
 
 def test_missing_wheel_gives_clear_error_and_no_model_dir(smoke_run, tmp_path):
