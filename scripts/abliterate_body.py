@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import atomic_io
+from body_checks import chat_input_ids, read_prompt_lines
 
 log = logging.getLogger("abliterate_body")
 
@@ -43,22 +44,11 @@ def is_refusal(text: str) -> bool:
     return any(marker in head for marker in REFUSAL_MARKERS)
 
 
-def read_prompts(path: Path) -> list[str]:
-    return [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-
-
 def split_prompts(prompts: list[str], n_direction: int) -> tuple[list[str], list[str]]:
     """The first n_direction prompts estimate the direction; the rest are held out."""
     if not 0 < n_direction < len(prompts):
         raise ValueError(f"need 0 < n_direction < {len(prompts)} prompts, got {n_direction}")
     return prompts[:n_direction], prompts[n_direction:]
-
-
-def chat_input_ids(tokenizer, prompt: str):
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], add_generation_prompt=True,
-        return_tensors="pt", return_dict=True,
-    )["input_ids"]
 
 
 def mean_residual(model, tokenizer, prompts: list[str], layer: int):
@@ -153,8 +143,8 @@ def abliterate(
     model = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32).eval()
     n_layers = model.config.num_hidden_layers
     layer = max(1, min(n_layers, round(direction_layer_fraction * n_layers)))
-    harm_dir, harm_eval = split_prompts(read_prompts(harmful), n_direction)
-    safe_dir, safe_eval = split_prompts(read_prompts(harmless), n_direction)
+    harm_dir, harm_eval = split_prompts(read_prompt_lines(harmful), n_direction)
+    safe_dir, safe_eval = split_prompts(read_prompt_lines(harmless), n_direction)
     log.info("direction from %d+%d prompts at layer %d of %d", len(harm_dir), len(safe_dir),
              layer, n_layers)
     direction = refusal_direction(

@@ -43,18 +43,26 @@ def has_chat_template(model_dir: Path) -> bool:
     return bool(cfg.get("chat_template"))
 
 
+def read_prompt_lines(path: Path) -> list[str]:
+    """One prompt per non-empty line."""
+    return [ln.strip() for ln in Path(path).read_text().splitlines() if ln.strip()]
+
+
+def chat_input_ids(tokenizer, prompt: str):
+    """Token ids of a one-turn user chat, ready for the assistant's reply."""
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], add_generation_prompt=True,
+        return_tensors="pt", return_dict=True,
+    )["input_ids"]
+
+
 def greedy_samples(model, tokenizer, prompts: list[str], max_new_tokens: int) -> list[GenerationSample]:
     """Greedy chat completions, one per prompt (the fluency check the log keeps)."""
     import torch
 
     samples = []
     for prompt in prompts:
-        ids = tokenizer.apply_chat_template(
-            [{"role": "user", "content": prompt}],
-            add_generation_prompt=True,
-            return_tensors="pt",
-            return_dict=True,
-        )["input_ids"]
+        ids = chat_input_ids(tokenizer, prompt)
         with torch.no_grad():
             out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False)
         new = out[0, ids.shape[1] :]

