@@ -1,6 +1,7 @@
 # Speculative decoding on an abliterated body: a reproduction of the Part 28 / Part 30 study.
 # The pipeline, in order: Python environments -> bodies (vanilla; abliterated, made or fetched)
-# -> FP8 self-quantisation -> drafters -> bench cells (body x drafter x n x repeat) -> report.
+# -> FP8 self-quantisation -> drafter data (instructions, regenerated responses, Arrow dataset,
+# hidden states) -> drafters (trained, or fetched) -> bench cells (body x drafter x n x repeat) -> report.
 # `rule all` asks for what get_final_output() in rules/common.smk lists for the profile.
 from snakemake.utils import min_version
 
@@ -22,6 +23,7 @@ include: "rules/envs.smk"
 include: "rules/bodies.smk"
 include: "rules/abliterate.smk"
 include: "rules/quantize.smk"
+include: "rules/drafter_data.smk"
 include: "rules/drafters.smk"
 include: "rules/bench.smk"
 include: "rules/report.smk"

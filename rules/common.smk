@@ -35,7 +35,7 @@ def check_local_bodies():
 def check_body_references():
     """Every body or drafter a stage names must be configured; fail before any job if not."""
     named = [("quantize.bodies", b) for b in config["quantize"]["bodies"]]
-    named += [("bench.bodies", b) for b in config["bench"]["bodies"]]
+    named += [("bench.series", s["body"]) for s in config["bench"]["series"]]
     named += [
         (f"bodies.{name}.from", b["from"])
         for name, b in config["bodies"].items()
@@ -49,21 +49,31 @@ def check_body_references():
     for where, body in named:
         if body not in config["bodies"]:
             raise WorkflowError(f"config: {where} names '{body}', absent from bodies")
-    for drafter in config["bench"]["drafters"]:
-        if drafter not in config["drafters"]:
+    for drafter in [s["drafter"] for s in config["bench"]["series"]] + [
+        d.get("start_from") for d in config["drafters"].values()
+    ]:
+        if drafter and drafter not in config["drafters"]:
             raise WorkflowError(
-                f"config: bench.drafters names '{drafter}', absent from drafters"
+                f"config: bench.series or a start_from names drafter '{drafter}', absent"
+                " from drafters"
             )
     if config["bench"]["served_variant"] == "fp8":
-        for body in config["bench"]["bodies"]:
+        for body in bench_bodies() + training_bodies():
             if body not in config["quantize"]["bodies"]:
                 raise WorkflowError(
                     f"config: bench.served_variant is fp8 but quantize.bodies lacks '{body}'"
                 )
-
-
-check_local_bodies()
-check_body_references()
+    for name in trained_drafters():
+        start = config["drafters"][name].get("start_from")
+        if (
+            start
+            and config["drafters"][start]["method"]
+            != config["drafters"][name]["method"]
+        ):
+            raise WorkflowError(
+                f"config: drafters.{name} ({config['drafters'][name]['method']}) starts from"
+                f" '{start}', a {config['drafters'][start]['method']} drafter"
+            )
 
 
 # --- environments -----------------------------------------------------------------------
@@ -172,13 +182,104 @@ def drafter_dir(drafter):
 
 
 def drafter_verifier_dir(wildcards):
-    """The body a drafter is made for (speculators reads its architecture and sizes)."""
-    return body_dir(config["drafters"][wildcards.drafter]["verifier"])
+    """The served body a drafter is made for (speculators reads its architecture and sizes)."""
+    return served_body(config["drafters"][wildcards.drafter]["verifier"])
 
 
 def drafter_has_weights(drafter):
     """A built-in method (ngram) drafts from the prompt itself and has no model directory."""
     return drafter != "none" and config["drafters"][drafter]["source"] != "builtin"
+
+
+# --- drafter training -------------------------------------------------------------------
+
+TRAINING = config["drafter_training"]
+
+
+def trained_drafters():
+    return [n for n, d in config["drafters"].items() if d["source"] == "trained"]
+
+
+def training_bodies():
+    """Bodies whose regenerated data trains a drafter (each trained drafter's verifier)."""
+    return list(
+        dict.fromkeys(config["drafters"][d]["verifier"] for d in trained_drafters())
+    )
+
+
+def instruction_writer_dir(wildcards):
+    """Self-synthesised instructions are written by one body (the vanilla one)."""
+    return served_body(TRAINING["instructions"]["writer"])
+
+
+def instruction_args(wildcards):
+    i = TRAINING["instructions"]
+    args = f"--count {i['count']} --temperature {i['temperature']}"
+    args += f" --max-tokens {i['max_tokens']} --min-chars {i['min_chars']} --seed {i['seed']}"
+    args += f" --concurrency {TRAINING['regenerate']['concurrency']}"
+    return args + (" --keep-truncated" if i["keep_truncated"] else "")
+
+
+def instructions_file(wildcards):
+    """A preset (gb10: magpie) is read by regenerate-responses itself; nothing to make."""
+    if TRAINING["instructions"]["source"] == "preset":
+        return []
+    return f"{RESULTS}/drafter_data/instructions.jsonl"
+
+
+def regenerate_dataset_args(wildcards):
+    i = TRAINING["instructions"]
+    if i["source"] == "preset":
+        return f"--preset {i['preset']} --limit {i['count']}"
+    return f"--instructions {instructions_file(wildcards)}"
+
+
+def data_server_env_json():
+    return json.dumps(TRAINING["server_env"], sort_keys=True)
+
+
+def hidden_state_layer_args():
+    ids = TRAINING["hidden_states"]["layer_ids"]
+    return f"--layer-ids {' '.join(map(str, ids))}" if ids else ""
+
+
+def drafter_training_data(kind):
+    """The dataset or hidden states of the body the drafter serves (its verifier)."""
+
+    def path(wildcards):
+        body = config["drafters"][wildcards.drafter]["verifier"]
+        return f"{RESULTS}/drafter_data/{body}/{kind}"
+
+    return path
+
+
+def drafter_start_dir(wildcards):
+    start = config["drafters"][wildcards.drafter].get("start_from")
+    return drafter_dir(start) if start else []
+
+
+def drafter_start_args(wildcards):
+    start = config["drafters"][wildcards.drafter].get("start_from")
+    return f"--from-pretrained {drafter_dir(start)}" if start else ""
+
+
+def training_args():
+    t = TRAINING["train"]
+    args = f"--epochs {t['epochs']} --lr {t['lr']} --ttt-steps {t['ttt_steps']}"
+    args += f" --total-seq-len {t['total_seq_len']} --train-data-ratio {t['train_data_ratio']}"
+    args += f" --checkpoint-freq {t['checkpoint_freq']} --seed {t['seed']}"
+    if t["draft_vocab_size"]:
+        args += f" --draft-vocab-size {t['draft_vocab_size']}"
+    if TRAINING["hidden_states"]["layer_ids"]:
+        # the trainer takes the EAGLE-3 taps without the final layer the extraction appends
+        args += " --target-layer-ids " + " ".join(
+            map(str, TRAINING["hidden_states"]["layer_ids"][:-1])
+        )
+    return args + f" --extra-args-json '{json.dumps(t['extra_args'])}'"
+
+
+def training_curves():
+    return [f"{RESULTS}/training/{d}.csv" for d in trained_drafters()]
 
 
 # --- bench ------------------------------------------------------------------------------
@@ -191,12 +292,17 @@ def bench_reps():
 def bench_configurations():
     """(body, drafter, n) served by one bench job each; n=0 is the no-speculation baseline."""
     b = config["bench"]
-    for body in b["bodies"]:
+    for body in bench_bodies():
         yield body, "none", 0
-        for drafter in b["drafters"]:
-            for n in b["num_speculative_tokens"]:
-                if n > 0:
-                    yield body, drafter, n
+    for series in b["series"]:
+        for n in b["num_speculative_tokens"]:
+            if n > 0:
+                yield series["body"], series["drafter"], n
+
+
+def bench_bodies():
+    """Bodies the bench serves, in order of first mention; each gets a baseline (n=0)."""
+    return list(dict.fromkeys(s["body"] for s in config["bench"]["series"]))
 
 
 def bench_rep_outputs():
@@ -213,10 +319,15 @@ def bench_cell_jsons():
     ]
 
 
-def served_body_dir(wildcards):
+def served_body(body):
+    """The checkpoint vLLM serves: the bench serves it, and it writes the training data."""
     if config["bench"]["served_variant"] == "fp8":
-        return quantized_body_dir(wildcards.body)
-    return body_dir(wildcards.body)
+        return quantized_body_dir(body)
+    return body_dir(body)
+
+
+def served_body_dir(wildcards):
+    return served_body(wildcards.body)
 
 
 def bench_drafter_dir(wildcards):
@@ -249,6 +360,18 @@ def server_args_json():
 # --- targets ----------------------------------------------------------------------------
 
 
+def profile_config_file():
+    """The file a profile's configuration comes from (the miniature's is config.yaml)."""
+    return "config/config.yaml" if PROFILE == "miniature" else f"config/{PROFILE}.yaml"
+
+
+def env_freezes():
+    """The freeze file of every environment the profile uses (none under --sdm conda)."""
+    if USE_CONDA:
+        return []
+    return sorted({f"{ENVS_DIR}/{name}.freeze.txt" for name in config["envs"].values()})
+
+
 def report_items():
     items = [
         f"{RESULTS}/report/{name}"
@@ -258,10 +381,13 @@ def report_items():
             "cells.html",
             "quantization.html",
             "erratum.html",
+            "provenance.html",
         )
     ]
     if abliteration_reports():
         items.append(f"{RESULTS}/report/body_shift.html")
+    if trained_drafters():
+        items.append(f"{RESULTS}/report/training_curves.png")
     return items
 
 
@@ -270,5 +396,11 @@ def get_final_output():
     targets += [quantized_body_dir(body) for body in config["quantize"]["bodies"]]
     targets += quantization_reports()
     targets += abliteration_reports()
+    targets += training_curves()
     targets.append(f"{RESULTS}/bench/cells.csv")
     return targets + report_items()
+
+
+# Checked at start-up, before any job: configuration errors a schema cannot express.
+check_local_bodies()
+check_body_references()

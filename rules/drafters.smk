@@ -1,6 +1,44 @@
-# The drafters: each comes from the source its config entry names. "untrained" is speculators'
-# own `train --dry-run` (a vLLM-loadable EAGLE-3 drafter with random weights, for the smoke
-# profile); "hub" downloads a published drafter (gb10's vanilla MTP assistant).
+# The drafters: each comes from the source its config entry names. "trained" is Part 30's
+# recipe (`speculators train` on the hidden states of the body it serves, optionally starting
+# from another drafter); "untrained" is speculators' own `train --dry-run` (random weights);
+# "hub" downloads a published drafter (gb10's vanilla MTP assistant, RedHatAI's EAGLE-3).
+
+
+rule train_drafter:
+    input:
+        env=env_marker("vllm"),
+        verifier=drafter_verifier_dir,
+        dataset=drafter_training_data("dataset"),
+        hidden_states=drafter_training_data("hidden_states"),
+        start_from=drafter_start_dir,
+    output:
+        drafter=directory(f"{RESULTS}/drafters/{{drafter}}"),
+        metrics=f"{RESULTS}/training/{{drafter}}.csv",
+    log:
+        f"logs/{PROFILE}/train_drafter/{{drafter}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/train_drafter/{{drafter}}.tsv"
+    wildcard_constraints:
+        drafter=drafters_from("trained"),
+    conda:
+        conda_env("vllm")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+        gpu=config["resources"]["gpus_per_train"],
+    params:
+        python=env_python("vllm"),
+        method=drafter_setting("method"),
+        start_from=drafter_start_args,
+        settings=training_args(),
+        work=lambda wildcards: f"{RESULTS}/training/{wildcards.drafter}.work",
+        nproc=max(1, config["resources"]["gpus_per_train"]),
+    shell:
+        "{params.python} scripts/train_drafter.py --verifier {input.verifier}"
+        " --dataset {input.dataset} --hidden-states {input.hidden_states} {params.start_from}"
+        " --speculator-type {params.method} {params.settings} --work {params.work}"
+        " --nproc-per-node {params.nproc}"
+        " --metrics {output.metrics} --out {output.drafter} > {log} 2>&1"
 
 
 rule make_untrained_drafter:

@@ -155,3 +155,51 @@ rule erratum_check:
         profile=PROFILE,
     script:
         "../scripts/claims.py"
+
+
+rule plot_training:
+    input:
+        training_curves(),
+    output:
+        report(
+            f"{RESULTS}/report/training_curves.png",
+            caption="../reports/training_curves.rst",
+            category="Drafter training",
+        ),
+    log:
+        f"logs/{PROFILE}/plot_training.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/plot_training.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/plot_training.py"
+
+
+rule provenance:
+    input:
+        cells=bench_cell_jsons(),
+        freezes=env_freezes(),
+    output:
+        report(
+            f"{RESULTS}/report/provenance.html",
+            caption="../reports/provenance.rst",
+            category="Provenance",
+        ),
+    log:
+        f"logs/{PROFILE}/provenance.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/provenance.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        profile_file=profile_config_file(),
+        benchmarks=f"benchmarks/{PROFILE}",
+    script:
+        "../scripts/provenance.py"

@@ -57,21 +57,46 @@ def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] 
     save(fig, out)
 
 
-def plot_throughput(table: pd.DataFrame, out: Path) -> None:
-    cells, excluded = faithful_cells(table)
+def throughput_series(cells: pd.DataFrame) -> pd.DataFrame:
+    """Each (body, drafter) series with its body's n=0 cells, plus the speedup over n=0 and
+    the ceiling 1 + sum_k a_k (tokens per verify step: the speedup if drafting were free)."""
     rows = []
     for body, group in cells.groupby("body"):
         base = group[group["n"] == 0]
+        baseline = base["tok_s_aggregate"].mean()
         for drafter in sorted(set(group["drafter"]) - {"none"}):
             part = pd.concat([base, group[group["drafter"] == drafter]])
-            rows.append(part.assign(series=f"{drafter} drafter on {body} body"))
-    data = pd.concat(rows) if rows else cells.assign(series=[])
-    long = data.melt(id_vars=["series", "n", "rep"],
-                     value_vars=["tok_s_aggregate", "tok_s_per_prompt"],
-                     var_name="measure", value_name="tok_s")
-    grid = sns.relplot(long, x="n", y="tok_s", hue="series", col="measure", kind="line",
-                       marker="o", errorbar="sd", height=3.6, aspect=1.1)
-    grid.set_axis_labels("num_speculative_tokens n (0 = no speculation)", "output tokens/s")
+            part = part.assign(series=f"{drafter} drafter on {body} body",
+                               speedup=part["tok_s_aggregate"] / baseline)
+            positions = [c for c in part.columns if c.startswith("a") and c[1:].isdigit()]
+            part["ceiling"] = 1 + part[positions].fillna(0).sum(axis=1)
+            rows.append(part)
+    return pd.concat(rows) if rows else cells.assign(series=[], speedup=[], ceiling=[])
+
+
+def plot_throughput(table: pd.DataFrame, out: Path) -> None:
+    cells, excluded = faithful_cells(table)
+    data = throughput_series(cells)
+    measures = {"tok_s_aggregate": "aggregate tok/s", "tok_s_per_prompt": "per-prompt mean tok/s",
+                "speedup": "speedup over n=0 (aggregate)"}
+    long = data.melt(id_vars=["series", "n", "rep"], value_vars=list(measures),
+                     var_name="measure", value_name="value")
+    long["measure"] = long["measure"].map(measures)
+    grid = sns.relplot(long, x="n", y="value", hue="series", col="measure", kind="line",
+                       marker="o", errorbar="sd", height=3.6, aspect=1.0,
+                       facet_kws={"sharey": False})
+    ceiling = data[data["n"] > 0].groupby(["series", "n"])["ceiling"].mean().reset_index()
+    ax = grid.axes_dict[measures["speedup"]]
+    palette = dict(zip(grid.legend.texts and [t.get_text() for t in grid.legend.texts] or [],
+                       [h.get_color() for h in grid.legend.legend_handles]))
+    for series, group in ceiling.groupby("series"):
+        ax.plot(group["n"], group["ceiling"], linestyle=":", marker="^",
+                color=palette.get(series, "grey"), alpha=0.8)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.text(0.02, 0.97, "dotted: ceiling 1 + sum a_k", transform=ax.transAxes, fontsize=7,
+            va="top")
+    grid.set_axis_labels("num_speculative_tokens n (0 = no speculation)", "")
+    grid.set_titles("{col_name}")
     grid.set(xticks=sorted(long["n"].unique()))
     grid.figure.suptitle("Throughput at batch 1 (mean ± sd over repeats)", y=1.03)
     if excluded:

@@ -2,15 +2,19 @@
 
 
 import pytest
-from bench_cell import cell_record, drafter_problems, parse_args, per_prompt_throughput
+from bench_cell import cell_record, parse_args, per_prompt_throughput
+from drafter_checks import drafter_problems
 
-BODY = {"architectures": ["LlamaForCausalLM"], "hidden_size": 576, "num_hidden_layers": 30}
+BODY = {
+    "architectures": ["LlamaForCausalLM"], "hidden_size": 576, "num_hidden_layers": 30,
+    "vocab_size": 49152,
+}
 
 
-def drafter(arch="LlamaForCausalLM", hidden=576, aux=(2, 15, 27)):
+def drafter(arch="LlamaForCausalLM", hidden=576, aux=(2, 15, 27), vocab=49152):
     return {
         "speculators_config": {"verifier": {"architectures": [arch]}},
-        "transformer_layer_config": {"hidden_size": hidden},
+        "transformer_layer_config": {"hidden_size": hidden, "vocab_size": vocab},
         "eagle_aux_hidden_state_layer_ids": list(aux),
     }
 
@@ -27,6 +31,7 @@ def test_drafter_for_another_architecture_is_refused():
 def test_drafter_for_another_size_is_refused():
     assert any("hidden size 1024" in p for p in drafter_problems(drafter(hidden=1024), BODY))
     assert any("taps layers" in p for p in drafter_problems(drafter(aux=(2, 15, 31)), BODY))
+    assert any("512-token vocabulary" in p for p in drafter_problems(drafter(vocab=512), BODY))
 
 
 def test_multimodal_body_uses_its_text_config():

@@ -28,12 +28,15 @@ def key_paths(obj, prefix=()):
 
 
 def test_gb10_differs_from_miniature_only_in_values():
-    """Same keys outside `bodies` and `drafters` (named entries whose keys follow their source
-    kind, each checked by the schema)."""
+    """Same keys outside `bodies`, `drafters` and the instruction source (entries whose keys
+    follow their source kind, each checked by the schema) and `server_env` (a mapping of
+    environment variables, which is a value)."""
     mini, gb10 = load("config.yaml"), load("gb10.yaml")
     for cfg in (mini, gb10):
         cfg.pop("bodies")
         cfg.pop("drafters")
+        cfg["drafter_training"].pop("instructions")
+        cfg["drafter_training"].pop("server_env")
     assert set(key_paths(mini)) == set(key_paths(gb10))
 
 
@@ -74,14 +77,29 @@ def test_gb10_builds_the_full_dag():
     jobs = dry_run_jobs("--configfile", str(ROOT / "config" / "gb10.yaml"))
     assert jobs["download_body"] == 2  # vanilla Gemma 4 and huihui's abliterated body
     assert jobs["quantize_body"] == 1  # the abliterated body, as Part 28 did
-    assert jobs["download_drafter"] == 1  # the vanilla MTP assistant
-    assert jobs["bench_cell"] == 5  # n=0 baseline + vanilla drafter at n=1..4
+    assert jobs["download_drafter"] == 2  # the vanilla MTP assistant, RedHatAI's EAGLE-3
+    assert jobs["bench_cell"] == 9  # n=0 + vanilla and fine-tuned drafters at n=1..4
+    # Part 30: Magpie (a regenerate-responses preset) answered by the abliterated body, then
+    # the fine-tuned drafter trained from RedHatAI's
+    assert "synthesize_instructions" not in jobs
+    for rule in ("regenerate_responses", "prepare_data", "extract_hidden_states", "train_drafter"):
+        assert jobs[rule] == 1, rule
     assert jobs["aggregate_cells"] == 1
 
 
 def test_bench_drafter_must_be_configured(tmp_path):
     cfg = load("smoke.yaml")
-    cfg["bench"]["drafters"] = ["finetuned"]
+    cfg["bench"]["series"] = [{"body": "vanilla", "drafter": "medusa"}]
     proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
     assert proc.returncode != 0
-    assert "bench.drafters names 'finetuned'" in proc.stdout + proc.stderr
+    assert "names drafter 'medusa', absent from drafters" in proc.stdout + proc.stderr
+
+
+def test_a_drafter_cannot_start_from_another_method(tmp_path):
+    cfg = load("smoke.yaml")
+    cfg["drafters"]["ngram"] = {"source": "builtin", "method": "ngram"}
+    cfg["drafters"]["finetuned"]["start_from"] = "ngram"
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    assert proc.returncode != 0
+    assert "drafters.finetuned (eagle3) starts from 'ngram', a ngram drafter" in (
+        proc.stdout + proc.stderr)

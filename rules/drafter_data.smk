@@ -1,0 +1,124 @@
+# Part 30's training data, per body that a trained drafter serves: instructions -> responses
+# the served body regenerates (speculators regenerate-responses) -> Arrow dataset with token
+# frequencies (speculators prepare-data) -> verifier hidden states (hs_{i}.safetensors).
+
+
+rule synthesize_instructions:
+    input:
+        env=env_marker("vllm"),
+        body=instruction_writer_dir,
+    output:
+        f"{RESULTS}/drafter_data/instructions.jsonl",
+    log:
+        job=f"logs/{PROFILE}/synthesize_instructions.log",
+        server=f"logs/{PROFILE}/synthesize_instructions.server.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/synthesize_instructions.tsv"
+    conda:
+        conda_env("vllm")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+        gpu=config["resources"]["gpus_per_server"],
+    params:
+        python=env_python("vllm"),
+        settings=instruction_args,
+        max_model_len=config["server"]["max_model_len"],
+        server_args=server_args_json(),
+        server_env=data_server_env_json(),
+    shell:
+        "{params.python} scripts/synthesize_instructions.py --body {input.body}"
+        " {params.settings} --max-model-len {params.max_model_len}"
+        " --server-args-json {params.server_args:q} --server-env-json {params.server_env:q}"
+        " --server-log {log.server} --out {output} > {log.job} 2>&1"
+
+
+rule regenerate_responses:
+    input:
+        env=env_marker("vllm"),
+        body=served_body_dir,
+        instructions=instructions_file,
+    output:
+        f"{RESULTS}/drafter_data/{{body}}/responses.jsonl",
+    log:
+        job=f"logs/{PROFILE}/regenerate_responses/{{body}}.log",
+        server=f"logs/{PROFILE}/regenerate_responses/{{body}}.server.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/regenerate_responses/{{body}}.tsv"
+    conda:
+        conda_env("vllm")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+        gpu=config["resources"]["gpus_per_server"],
+    params:
+        python=env_python("vllm"),
+        dataset=regenerate_dataset_args,
+        temperature=config["drafter_training"]["regenerate"]["temperature"],
+        max_tokens=config["drafter_training"]["regenerate"]["max_tokens"],
+        concurrency=config["drafter_training"]["regenerate"]["concurrency"],
+        seed=config["drafter_training"]["regenerate"]["seed"],
+        max_model_len=config["server"]["max_model_len"],
+        server_args=server_args_json(),
+        server_env=data_server_env_json(),
+    shell:
+        "{params.python} scripts/regenerate_responses.py --body {input.body} {params.dataset}"
+        " --temperature {params.temperature} --max-tokens {params.max_tokens}"
+        " --concurrency {params.concurrency} --seed {params.seed}"
+        " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
+        " --server-env-json {params.server_env:q} --server-log {log.server}"
+        " --out {output} > {log.job} 2>&1"
+
+
+rule prepare_data:
+    input:
+        env=env_marker("vllm"),
+        body=served_body_dir,
+        responses=f"{RESULTS}/drafter_data/{{body}}/responses.jsonl",
+    output:
+        directory(f"{RESULTS}/drafter_data/{{body}}/dataset"),
+    log:
+        f"logs/{PROFILE}/prepare_data/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/prepare_data/{{body}}.tsv"
+    conda:
+        conda_env("vllm")
+    threads: 2
+    resources:
+        mem_mb=4000,
+    params:
+        python=env_python("vllm"),
+        seq_length=config["drafter_training"]["prepare"]["seq_length"],
+        min_valid_tokens=config["drafter_training"]["prepare"]["minimum_valid_tokens"],
+    shell:
+        "{params.python} scripts/prepare_data.py --body {input.body}"
+        " --responses {input.responses} --seq-length {params.seq_length}"
+        " --minimum-valid-tokens {params.min_valid_tokens} --workers {threads}"
+        " --out {output} > {log} 2>&1"
+
+
+rule extract_hidden_states:
+    input:
+        env=env_marker("vllm"),
+        body=served_body_dir,
+        dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
+    output:
+        directory(f"{RESULTS}/drafter_data/{{body}}/hidden_states"),
+    log:
+        f"logs/{PROFILE}/extract_hidden_states/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/extract_hidden_states/{{body}}.tsv"
+    conda:
+        conda_env("vllm")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+        gpu=config["resources"]["gpus_per_train"],
+    params:
+        python=env_python("vllm"),
+        layer_ids=hidden_state_layer_args(),
+        temperature=config["bench"]["temperature"],
+    shell:
+        "{params.python} scripts/hidden_states.py --body {input.body}"
+        " --dataset {input.dataset} {params.layer_ids} --temperature {params.temperature}"
+        " --out {output} > {log} 2>&1"

@@ -1,0 +1,121 @@
+"""Regenerate the training responses with the served body: `speculators regenerate-responses`.
+
+A drafter learns the distribution it is trained on, so Part 30 had the abliterated body answer
+the instructions itself. This module only runs the field's tool against a server started by
+the bench's lifecycle code (serving.py): the server is up before the first request and always
+stopped. The tool writes to `<out>.partial` with `--resume`, so a killed job continues where it
+stopped; the target appears (by rename) only when every instruction has its response.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import serving
+
+log = logging.getLogger("regenerate_responses")
+
+
+def regenerate_command(
+    python: str, base_url: str, model: str, dataset: str, outfile: Path, max_tokens: int,
+    temperature: float, seed: int, concurrency: int, limit: int | None = None,
+) -> list[str]:
+    """`dataset`: a local jsonl of conversations, or a speculators preset name (e.g. magpie)."""
+    sampling = {"temperature": temperature, "seed": seed}
+    cmd = [
+        python, "-m", "speculators", "regenerate-responses",
+        "--endpoint", f"{base_url}/v1/chat/completions", "--model", model,
+        "--dataset", dataset, "--outfile", str(outfile), "--resume",
+        "--max-tokens", str(max_tokens), "--concurrency", str(concurrency),
+        "--sampling-params", json.dumps(sampling, sort_keys=True),
+    ]
+    return cmd + (["--limit", str(limit)] if limit else [])
+
+
+def count_rows(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.strip()) if path.exists() else 0
+
+
+def missing_responses(instructions: Path, responses: Path) -> list[str]:
+    """Instruction ids without a regenerated row (regenerate-responses skips failed requests)."""
+    wanted = [json.loads(line)["id"] for line in instructions.read_text().splitlines() if line.strip()]
+    got = {
+        json.loads(line).get("primary_id")
+        for line in responses.read_text().splitlines()
+        if line.strip()
+    }
+    return [i for i in wanted if i not in got]
+
+
+def regenerate(args: argparse.Namespace) -> None:
+    partial = args.out.with_name(args.out.name + ".partial")
+    if partial.exists():
+        log.info("resuming: %d rows already in %s", count_rows(partial), partial)
+    # The tool loads the tokenizer by the served model name, so the name is the body's path.
+    spec = serving.ServerSpec(
+        python=sys.executable, model=args.body, served_model_name=str(args.body),
+        max_model_len=args.max_model_len,
+        extra_args=json.loads(args.server_args_json), startup_timeout_s=args.startup_timeout_s,
+        env=json.loads(args.server_env_json),
+    )
+    with serving.VllmServer(spec, args.server_log) as server:
+        cmd = regenerate_command(
+            sys.executable, server.base_url, str(args.body),
+            str(args.instructions) if args.instructions else args.preset, partial,
+            args.max_tokens, args.temperature, args.seed, args.concurrency, args.limit,
+        )
+        log.info("running: %s", " ".join(cmd))
+        # Local instructions: offline, so that a missing file fails at once instead of being
+        # looked up on the hub with retries. A preset is downloaded.
+        env = os.environ | ({"HF_HUB_OFFLINE": "1"} if args.instructions else {})
+        subprocess.run(cmd, check=True, env=env)
+    missing = missing_responses(args.instructions, partial) if args.instructions else []
+    if args.preset and count_rows(partial) < args.limit:
+        missing = [f"{args.limit - count_rows(partial)} preset rows"]
+    if missing:
+        raise SystemExit(
+            f"{len(missing)} instructions have no response (e.g. {missing[:3]}); rerun to retry"
+            f" them (the {count_rows(partial)} done are kept in {partial})"
+        )
+    partial.replace(args.out)
+    log.info("%d responses in %s", count_rows(args.out), args.out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--body", type=Path, required=True)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--instructions", type=Path, help="jsonl with conversations")
+    source.add_argument("--preset", help="a regenerate-responses dataset preset (downloads)")
+    p.add_argument("--limit", type=int, default=None, help="preset: first N rows")
+    p.add_argument("--temperature", type=float, required=True)
+    p.add_argument("--max-tokens", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--max-model-len", type=int, default=2048)
+    p.add_argument("--server-args-json", default="[]")
+    p.add_argument("--server-env-json", default="{}", help="environment for the server, e.g. its CPU threads")
+    p.add_argument("--startup-timeout-s", type=float, default=900)
+    p.add_argument("--server-log", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = parse_args(argv)
+    try:
+        regenerate(args)
+    except serving.ServerError as exc:
+        log.error("%s", exc)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+"""Train an EAGLE-3 drafter with `speculators train`, resumable, and publish it for vLLM.
+
+What this module adds around the field's trainer, and why:
+- speculators reads one data root (Arrow dataset, token_freq.pt, hidden_states/) and writes its
+  vocab-mapping cache into it; the workflow keeps those as separate rule outputs, so the root
+  is staged as links in the job's own work directory.
+- Resume after a kill: checkpoints go to a work directory that is not a rule output (Snakemake
+  deletes the outputs of a failed job), with `--checkpoint-freq` < 1 for checkpoints inside an
+  epoch; the trainer resumes from the newest one by itself. A run key (the command and
+  fingerprints of its inputs) is kept beside them: checkpoints of another run are discarded,
+  never resumed.
+- The trainer only logs its metrics (`k=v, ...` lines); they are parsed into a CSV here.
+- The published drafter is the last checkpoint's config and weights, without optimizer state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import atomic_io
+from drafter_checks import drafter_problems
+
+log = logging.getLogger("train_drafter")
+
+RUN_KEY = "run_key.json"
+# Files of a checkpoint directory that vLLM needs to load the drafter.
+DRAFTER_FILES = ("config.json", "*.safetensors", "*.npy")
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+def stage_data_root(root: Path, dataset: Path, hidden_states: Path) -> None:
+    """`root` = links to the Arrow dataset's files + `hidden_states` (rebuilt every run)."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    for item in dataset.iterdir():
+        (root / item.name).symlink_to(item.resolve())
+    (root / "hidden_states").symlink_to(hidden_states.resolve(), target_is_directory=True)
+
+
+def fingerprint(path: Path | None) -> str | None:
+    """sha256 over the names and sizes of the files under `path` and the content of its small
+    (<1 MiB) files: cheap, and changes whenever a rule rewrites its output."""
+    if path is None:
+        return None
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(path)}:{size}\n".encode())
+        if size < 1 << 20:
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(command: list[str], inputs: dict[str, Path | None]) -> dict:
+    return {
+        "command": command,
+        "inputs": {name: fingerprint(p) for name, p in sorted(inputs.items())},
+    }
+
+
+def prepare_checkpoint_dir(ckpt: Path, key: dict) -> bool:
+    """Keep `ckpt` if it belongs to this run (return True: resuming), else empty it."""
+    key_file = ckpt / RUN_KEY
+    if key_file.exists() and json.loads(key_file.read_text()) == key:
+        return any(p.is_dir() and p.name.isdigit() for p in ckpt.iterdir())
+    if ckpt.exists():
+        log.info("discarding checkpoints of another run in %s", ckpt)
+        shutil.rmtree(ckpt)
+    ckpt.mkdir(parents=True)
+    key_file.write_text(json.dumps(key, indent=2) + "\n")
+    return False
+
+
+# --- the trainer --------------------------------------------------------------------------
+
+
+def train_command(args: argparse.Namespace, data_root: Path, ckpt: Path) -> list[str]:
+    launcher = [sys.executable]
+    if args.nproc_per_node > 1:  # data-parallel on several GPUs, as speculators documents
+        launcher += ["-m", "torch.distributed.run", "--standalone",
+                     "--nproc-per-node", str(args.nproc_per_node)]
+    cmd = [
+        *launcher, "-m", "speculators", "train",
+        "--speculator-type", args.speculator_type,
+        "--verifier-name-or-path", str(args.verifier),
+        "--data-path", str(data_root), "--save-path", str(ckpt),
+        "--epochs", str(args.epochs), "--lr", str(args.lr), "--ttt-steps", str(args.ttt_steps),
+        "--total-seq-len", str(args.total_seq_len),
+        "--train-data-ratio", str(args.train_data_ratio),
+        "--checkpoint-freq", str(args.checkpoint_freq),
+        "--seed", str(args.seed), "--logger", "", "--log-freq", "1",
+    ]
+    if args.from_pretrained:
+        cmd += ["--from-pretrained", str(args.from_pretrained)]
+    if args.draft_vocab_size:
+        cmd += ["--draft-vocab-size", str(args.draft_vocab_size)]
+    if args.target_layer_ids:
+        cmd += ["--target-layer-ids", *map(str, args.target_layer_ids)]
+    return cmd + args.extra_args
+
+
+def run_trainer(cmd: list[str], log_path: Path) -> None:
+    """Run the trainer with its output appended to `log_path` (kept across resumed runs)."""
+    log.info("running: %s", " ".join(cmd))
+    with log_path.open("a") as out:
+        out.write(f"\n### {' '.join(cmd)}\n")
+        out.flush()
+        # rich wraps the metric records at the console width (wider: fewer wraps); every
+        # input is a local directory, so the hub is never asked
+        env = os.environ | {"COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
+        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    if done.returncode != 0:
+        tail = "".join(log_path.read_text().splitlines(keepends=True)[-30:])
+        raise SystemExit(f"speculators train failed ({done.returncode}); log tail:\n{tail}")
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+# The trainer logs metrics through rich's RichHandler: "[time] LEVEL message  file.py:N", the
+# message wrapped onto continuation lines indented under it, the time left out when unchanged.
+RECORD_START = re.compile(r"^(\[\d\d:\d\d:\d\d\])?\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+(.*)$")
+SOURCE_COLUMN = re.compile(r"\s+[\w.]+\.py:\d+\s*$")
+PAIR = re.compile(r"([\w/.-]+)=([^\s,]+)")
+
+
+def log_records(text: str) -> list[str]:
+    """The trainer log's records, each with its wrapped lines joined."""
+    records: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        start = RECORD_START.match(line)
+        if start:
+            if current is not None:
+                records.append(" ".join(current))
+            current = [SOURCE_COLUMN.sub("", start.group(3)).strip()]
+        elif current is not None and line.startswith(" " * 8) and line.strip():
+            current.append(SOURCE_COLUMN.sub("", line).strip())
+        else:
+            if current is not None:
+                records.append(" ".join(current))
+            current = None
+    if current is not None:
+        records.append(" ".join(current))
+    return records
+
+
+def parse_metric_lines(text: str) -> list[dict]:
+    """The logged `train/...` and `val/...` metric records as dicts, in order.
+
+    A resumed run appends to the same log; a step logged twice (a run killed after logging it
+    but before its checkpoint) keeps its last value.
+    """
+    rows: dict[tuple, dict] = {}
+    for record in log_records(text):
+        if not record.startswith(("train/", "val/")):
+            continue
+        row = {}
+        for key, value in PAIR.findall(record):
+            try:
+                row[key] = float(value)
+            except ValueError:
+                continue
+        phase = "val" if record.startswith("val/") else "train"
+        step = row.get("global_step", row.get("epoch", len(rows)))
+        rows[(phase, step)] = row | {"phase": phase}
+    return list(rows.values())
+
+
+def write_metrics_csv(rows: list[dict], path: Path) -> None:
+    if not rows:
+        raise SystemExit("no metrics found in the trainer's log")
+    columns = ["phase"] + sorted({k for row in rows for k in row} - {"phase"})
+    staged = path.with_name(path.name + ".tmp")
+    with staged.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    staged.replace(path)
+
+
+def last_checkpoint(ckpt: Path) -> Path:
+    epochs = sorted((p for p in ckpt.iterdir() if p.is_dir() and p.name.isdigit() and not p.is_symlink()),
+                    key=lambda p: int(p.name))
+    if not epochs:
+        raise SystemExit(f"the trainer wrote no checkpoint under {ckpt}")
+    return epochs[-1]
+
+
+def publish_drafter(checkpoint: Path, out: Path) -> None:
+    with atomic_io.staged_dir(out) as staged:
+        target = staged / "drafter"
+        target.mkdir()
+        for pattern in DRAFTER_FILES:
+            for f in checkpoint.glob(pattern):
+                shutil.copy2(f, target / f.name)
+        if not (target / "config.json").exists():
+            raise SystemExit(f"{checkpoint} has no config.json")
+        atomic_io.publish_dir(target, out)
+
+
+def check_start_drafter(start: Path, verifier: Path) -> None:
+    """Refuse to fine-tune a drafter made for a body of another shape (before any work)."""
+    problems = drafter_problems(
+        json.loads((start / "config.json").read_text()),
+        json.loads((verifier / "config.json").read_text()),
+    )
+    if problems:
+        raise SystemExit(f"refusing to start from {start} for {verifier}: " + "; ".join(problems))
+
+
+def stage_start_drafter(src: Path, dst: Path) -> Path:
+    """A float32 copy of the starting drafter. Published drafters are bf16 (for vLLM), and
+    `--from-pretrained` loads them as saved, while speculators keeps master weights in float32:
+    under bf16 autocast (GPU) that mix works, under float32 (our CPU setting) the first matmul
+    fails with "expected m1 and m2 to have the same dtype"."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.suffix == ".safetensors":
+            tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(f).items()}
+            save_file(tensors, dst / f.name, metadata={"format": "pt"})
+        elif f.name == "config.json":
+            config = json.loads(f.read_text())
+            for key in ("dtype", "torch_dtype"):
+                if key in config:
+                    config[key] = "float32"
+            (dst / f.name).write_text(json.dumps(config, indent=2) + "\n")
+        elif f.is_file():
+            shutil.copy2(f, dst / f.name)
+    return dst
+
+
+def train(args: argparse.Namespace) -> None:
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.from_pretrained:
+        check_start_drafter(args.from_pretrained, args.verifier)
+        # the run key fingerprints the original; the trainer reads the float32 copy
+        start_copy = stage_start_drafter(args.from_pretrained, args.work / "start")
+    data_root, ckpt = args.work / "data", args.work / "checkpoints"
+    stage_data_root(data_root, args.dataset, args.hidden_states)
+    cmd = train_command(args, data_root, ckpt)
+    if args.from_pretrained:
+        cmd[cmd.index("--from-pretrained") + 1] = str(start_copy)
+    key = run_key(cmd, {
+        "verifier": args.verifier, "dataset": args.dataset, "hidden_states": args.hidden_states,
+        "from_pretrained": args.from_pretrained,
+    })
+    if prepare_checkpoint_dir(ckpt, key):
+        log.info("resuming from the checkpoints in %s", ckpt)
+    trainer_log = args.work / "trainer.log"
+    run_trainer(cmd, trainer_log)
+    write_metrics_csv(parse_metric_lines(trainer_log.read_text()), args.metrics)
+    final = last_checkpoint(ckpt)
+    log.info("publishing %s as %s", final, args.out)
+    publish_drafter(final, args.out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--verifier", type=Path, required=True, help="the body the drafter serves")
+    p.add_argument("--dataset", type=Path, required=True, help="prepare-data output")
+    p.add_argument("--hidden-states", type=Path, required=True)
+    p.add_argument("--from-pretrained", type=Path, default=None)
+    p.add_argument("--speculator-type", default="eagle3")
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--lr", type=float, required=True)
+    p.add_argument("--ttt-steps", type=int, required=True)
+    p.add_argument("--total-seq-len", type=int, required=True)
+    p.add_argument("--train-data-ratio", type=float, default=0.9)
+    p.add_argument("--checkpoint-freq", type=float, default=0.25)
+    p.add_argument("--draft-vocab-size", type=int, default=None)
+    p.add_argument("--target-layer-ids", type=int, nargs="*", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--nproc-per-node", type=int, default=1, help="GPUs (torchrun) ")
+    p.add_argument("--extra-args-json", default="[]", help="more `speculators train` arguments")
+    p.add_argument("--work", type=Path, required=True, help="checkpoints and trainer log")
+    p.add_argument("--metrics", type=Path, required=True, help="CSV of the logged metrics")
+    p.add_argument("--out", type=Path, required=True, help="the drafter directory for vLLM")
+    args = p.parse_args(argv)
+    args.extra_args = json.loads(args.extra_args_json)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
