@@ -36,9 +36,10 @@ def test_editing_an_env_file_reruns_only_its_users(smoke_run):
     finally:
         req.write_text(text)
         os.utime(req, ns=(before.st_atime_ns, before.st_mtime_ns))
-    # both FP8 checkpoints (vanilla, abliterated) and the report parts made from their checks
+    # both FP8 checkpoints (vanilla, abliterated), the report parts made from their checks, and
+    # the provenance section (it lists every environment's tool versions)
     assert jobs == {"make_env": 1, "quantize_body": 2, "table_quantization": 1,
-                    "erratum_check": 1, "all": 1}
+                    "erratum_check": 1, "provenance": 1, "all": 1}
 
 
 def test_changing_the_ignore_list_reruns_only_quantisation(smoke_run, tmp_path):
