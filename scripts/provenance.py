@@ -52,10 +52,16 @@ def flatten(value, prefix: str = "") -> dict[str, object]:
 
 
 def config_diff(run_config: dict, profile_config: dict) -> pd.DataFrame:
-    """Keys whose value in this run differs from the profile's file (or exists only in one)."""
+    """Keys whose value in this run differs from the profile's file (or exists only in one).
+    Empty defaults that the schema fills in (`pip_args: []`) are not changes."""
     run, base = flatten(run_config), flatten(profile_config)
+
+    def same(k: str) -> bool:
+        a, b = run.get(k), base.get(k)
+        return a == b or (a in ([], {}) and b is None) or (b in ([], {}) and a is None)
+
     rows = [{"key": k, "profile file": json.dumps(base.get(k)), "this run": json.dumps(run.get(k))}
-            for k in sorted(set(run) | set(base)) if run.get(k) != base.get(k)]
+            for k in sorted(set(run) | set(base)) if not same(k)]
     return pd.DataFrame(rows, columns=["key", "profile file", "this run"])
 
 

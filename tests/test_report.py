@@ -25,3 +25,25 @@ def test_snakemake_report_builds(smoke_run, tmp_path):
     for item in ("per_position_acceptance.png", "throughput.png", "training_curves.png",
                  "erratum.html", "provenance.html"):
         assert item in html, item
+
+
+def test_provenance_config_diff_names_changed_keys_only():
+    import provenance
+
+    diff = provenance.config_diff(
+        {"bench": {"repeats": 5, "series": [1]}, "bodies": {"v": {"pip_args": []}}},
+        {"bench": {"repeats": 3, "series": [1]}, "bodies": {"v": {}}},
+    )
+    assert diff.to_dict("records") == [{"key": "bench.repeats", "profile file": "3", "this run": "5"}]
+
+
+def test_provenance_wall_times_sum_every_job(tmp_path):
+    import provenance
+
+    (tmp_path / "rule_a").mkdir()
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (tmp_path / "rule_a" / "x.tsv").write_text(header + "12.5\t0:00:12\t100\t1\t1\t1\t0\t0\t0\t1\n")
+    (tmp_path / "rule_b.tsv").write_text(header + "7.5\t0:00:07\t50\t1\t1\t1\t0\t0\t0\t1\n")
+    table = provenance.wall_times(tmp_path)
+    assert list(table["job"]) == ["rule_a/x", "rule_b", "all jobs (sum)"]
+    assert table["wall_s"].iloc[-1] == 20.0
