@@ -105,10 +105,11 @@ def plot_throughput(table: pd.DataFrame, out: Path) -> None:
     save(grid.figure, out)
 
 
-def save(fig, out: Path) -> None:
+def save(fig, out: Path, dpi: int = 120) -> None:
+    """Write a figure through a temporary file and a rename, then close it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".tmp" + out.suffix)
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     os.replace(tmp, out)
 

@@ -5,7 +5,6 @@ full_acc_k is the trainer's accuracy of draft position k given the drafts before
 right: the training-time counterpart of the bench's per-position acceptance a_k.
 """
 
-import os
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from plot_bench import save  # noqa: E402
 
 
 def curves_long(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -61,15 +61,7 @@ def plot_training(tables: dict[str, pd.DataFrame], out: Path) -> None:
                 if len(val):
                     ax.legend(fontsize=7, title="validation (end of epoch)")
     fig.suptitle("Drafter training (speculators train): per-position loss and accuracy")
-    save(fig, out)
-
-
-def save(fig, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, out)
+    save(fig, out, dpi=110)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

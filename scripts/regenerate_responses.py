@@ -58,11 +58,8 @@ def regenerate(args: argparse.Namespace) -> None:
     if partial.exists():
         log.info("resuming: %d rows already in %s", count_rows(partial), partial)
     # The tool loads the tokenizer by the served model name, so the name is the body's path.
-    spec = serving.ServerSpec(
-        python=sys.executable, model=args.body, served_model_name=str(args.body),
-        max_model_len=args.max_model_len,
-        extra_args=json.loads(args.server_args_json), startup_timeout_s=args.startup_timeout_s,
-        env=json.loads(args.server_env_json),
+    spec = serving.spec_from_arguments(
+        sys.executable, args.body, args, served_model_name=str(args.body)
     )
     with serving.VllmServer(spec, args.server_log) as server:
         cmd = regenerate_command(
@@ -98,11 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-tokens", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--max-model-len", type=int, default=2048)
-    p.add_argument("--server-args-json", default="[]")
-    p.add_argument("--server-env-json", default="{}", help="environment for the server, e.g. its CPU threads")
-    p.add_argument("--startup-timeout-s", type=float, default=900)
-    p.add_argument("--server-log", type=Path, required=True)
+    serving.add_server_arguments(p)
     p.add_argument("--out", type=Path, required=True)
     return p.parse_args(argv)
 

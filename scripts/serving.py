@@ -197,3 +197,21 @@ class VllmServer:
 
     def metrics(self) -> str:
         return http_get(f"{self.base_url}/metrics")[1]
+
+
+def add_server_arguments(p) -> None:
+    """The vLLM server options of the scripts that start one to write training data."""
+    p.add_argument("--max-model-len", type=int, default=2048)
+    p.add_argument("--server-args-json", default="[]", help="extra vLLM server arguments (JSON list)")
+    p.add_argument("--server-env-json", default="{}", help="environment for the server, e.g. its CPU threads")
+    p.add_argument("--startup-timeout-s", type=float, default=900)
+    p.add_argument("--server-log", type=Path, required=True)
+
+
+def spec_from_arguments(python: str, model: Path, args, **overrides) -> ServerSpec:
+    """The ServerSpec those options describe."""
+    return ServerSpec(
+        python=python, model=model, max_model_len=args.max_model_len,
+        extra_args=json.loads(args.server_args_json), startup_timeout_s=args.startup_timeout_s,
+        env=json.loads(args.server_env_json), **overrides,
+    )

@@ -92,11 +92,7 @@ def synthesize(args: argparse.Namespace) -> list[str]:
 
     prefix = user_turn_prefix(AutoTokenizer.from_pretrained(args.body))
     log.info("user-turn prefix: %r", prefix)
-    spec = serving.ServerSpec(
-        python=sys.executable, model=args.body, max_model_len=args.max_model_len,
-        extra_args=json.loads(args.server_args_json), startup_timeout_s=args.startup_timeout_s,
-        env=json.loads(args.server_env_json),
-    )
+    spec = serving.spec_from_arguments(sys.executable, args.body, args)
     completions: list[tuple[str, str]] = []
     with serving.VllmServer(spec, args.server_log) as server:
         for round_ in range(args.max_rounds):
@@ -135,11 +131,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--oversample", type=float, default=1.5)
     p.add_argument("--max-rounds", type=int, default=4)
     p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--max-model-len", type=int, default=2048)
-    p.add_argument("--server-args-json", default="[]")
-    p.add_argument("--server-env-json", default="{}", help="environment for the server, e.g. its CPU threads")
-    p.add_argument("--startup-timeout-s", type=float, default=900)
-    p.add_argument("--server-log", type=Path, required=True)
+    serving.add_server_arguments(p)
     p.add_argument("--out", type=Path, required=True)
     return p.parse_args(argv)
 
