@@ -70,14 +70,14 @@ def measured(cells: pd.DataFrame, quant: dict[str, dict], measures: dict):
         cols = [f"a{k}" for k in range(measures["n"]) if f"a{k}" in part.columns]
         if part.empty or len(cols) < measures["n"]:
             return None
-        return [round(100 * part[c].mean(), 2) for c in cols]
+        return [round(float(100 * part[c].mean()), 2) for c in cols]
     values = []
     for n in as_list(measures["n"]):
         part = sel[sel["n"] == n]
         if part.empty or q not in part.columns:
             return None
         scale = 100 if q == "a0" else 1
-        values.append(round(scale * part[q].mean(), 2))
+        values.append(round(float(scale * part[q].mean()), 2))
     return values if isinstance(measures["n"], list) else values[0]
 
 

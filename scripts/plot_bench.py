@@ -38,7 +38,7 @@ def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] 
     claims.drawable_value (which refuses retracted and unmeasured numbers)."""
     cells, excluded = faithful_cells(table)
     long = acceptance_long(cells)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     for label, values in (references or {}).items():
         ax.plot(range(len(values)), [v / 100 for v in values], linestyle="--", color="grey",
                 marker="x", alpha=0.7)
@@ -50,6 +50,8 @@ def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] 
         sns.lineplot(long, x="position", y="acceptance", hue="series", marker="o",
                      errorbar="sd", ax=ax)
         ax.set_xticks(sorted(long["position"].unique()))
+        # beside the axes: inside, it hid the published reference lines' labels
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     ax.set(xlabel="draft position k", ylabel="acceptance a_k (accepted at k / drafts)",
            ylim=(0, 1), title="Per-position acceptance at the deepest n (mean ± sd over repeats)")
     if excluded:

@@ -59,3 +59,31 @@ def test_smoke_abliteration_moved_the_body(smoke_run):
     assert report["modified_matrices"] == 2 * report["num_layers"]
     assert 0 <= report["refusal_rate_after"] <= 1
     assert (smoke_run / "models" / "abliterated" / "model.safetensors").is_file()
+
+
+def test_batched_greedy_replies_match_one_at_a_time(smoke_run):
+    """Left-padded batches (how the rule generates) give the replies of unpadded generation."""
+    code = """
+import sys, torch
+sys.path.insert(0, "scripts")
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from abliterate_body import greedy_replies
+from body_checks import chat_input_ids
+tok = AutoTokenizer.from_pretrained(sys.argv[1])
+side, pad = tok.padding_side, tok.pad_token
+m = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32).eval()
+prompts = ["Hi", "Explain in two long sentences why the sky is blue.", "Name a colour."]
+batched = greedy_replies(m, tok, prompts, 8, batch_size=3)
+single = []
+for p in prompts:
+    ids = chat_input_ids(tok, p)
+    out = m.generate(ids, max_new_tokens=8, do_sample=False)
+    single.append(tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
+assert batched == single, (batched, single)
+assert (tok.padding_side, tok.pad_token) == (side, pad), "the tokenizer was left changed"
+print("ok")
+"""
+    proc = subprocess.run([str(env_python("hf")), "-c", code,
+                           str(smoke_run / "models" / "vanilla")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]

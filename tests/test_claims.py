@@ -70,6 +70,13 @@ def test_gb10_numbers_are_compared_with_tolerance(claims):
     assert row["verdict"].startswith("contradicted")
 
 
+def test_measured_values_print_as_plain_numbers(claims):
+    """The erratum table shows 65.6, not numpy's repr np.float64(65.6)."""
+    table = erratum_table(claims, cells([0.656, 0.433, 0.292, 0.205]), {}, "miniature")
+    value = table.set_index("claim").loc["p28-vanilla-drafter-decay-on-abliterated", "this run"]
+    assert str(value) == "[65.6, 43.3, 29.2, 20.5]"
+
+
 def test_other_profiles_compare_shapes_only(claims):
     c = claim(claims, "p28-vanilla-drafter-decay-on-abliterated")
     assert verdict(c, [60.0, 40.0, 30.0, 20.0], "miniature").startswith("shape reproduced")
