@@ -49,3 +49,11 @@ def smoke_run() -> Path:
     """Run the smoke profile end to end once (builds the environments on first use)."""
     snakemake("--configfile", str(SMOKE_CONFIG), timeout=2400)
     return SMOKE_RESULTS
+
+
+@pytest.fixture(scope="session")
+def smoke_report(smoke_run) -> Path:
+    """`snakemake --report` of the smoke run, kept in results/smoke/ (a CI artifact)."""
+    out = SMOKE_RESULTS / "snakemake_report.html"
+    snakemake("--configfile", str(SMOKE_CONFIG), "--report", str(out))
+    return out

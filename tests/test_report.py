@@ -1,8 +1,6 @@
 """The report's figures and tables come from the smoke run's outputs, and `snakemake --report`
 builds the HTML report from them."""
 
-from conftest import SMOKE_CONFIG, snakemake
-
 
 def test_report_items_exist(smoke_run):
     report = smoke_run / "report"
@@ -18,10 +16,8 @@ def test_report_items_exist(smoke_run):
     assert "speculators" in provenance and "bench_cell" in provenance
 
 
-def test_snakemake_report_builds(smoke_run, tmp_path):
-    out = tmp_path / "report.html"
-    snakemake("--configfile", str(SMOKE_CONFIG), "--report", str(out))
-    html = out.read_text(errors="replace")
+def test_snakemake_report_builds(smoke_report):
+    html = smoke_report.read_text(errors="replace")
     for item in ("per_position_acceptance.png", "throughput.png", "training_curves.png",
                  "erratum.html", "provenance.html"):
         assert item in html, item
