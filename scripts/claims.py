@@ -60,7 +60,8 @@ def measured(cells: pd.DataFrame, quant: dict[str, dict], measures: dict):
         r = quant.get(measures["body"])
         if r is None:
             return None
-        return r["wall_time_s"] / 60 if q == "quantize_wall_time_min" else r["size_bytes"] / 1e9
+        value = r["wall_time_s"] / 60 if q == "quantize_wall_time_min" else r["size_bytes"] / 1e9
+        return round(float(value), 4)
     if q == "training_curve" or cells is None or cells.empty:
         return None
     sel = cells[cells["fidelity_ok"].astype(bool)

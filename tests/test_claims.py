@@ -75,6 +75,10 @@ def test_measured_values_print_as_plain_numbers(claims):
     table = erratum_table(claims, cells([0.656, 0.433, 0.292, 0.205]), {}, "miniature")
     value = table.set_index("claim").loc["p28-vanilla-drafter-decay-on-abliterated", "this run"]
     assert str(value) == "[65.6, 43.3, 29.2, 20.5]"
+    quant = {"abliterated": {"wall_time_s": 2.2, "size_bytes": 166755002}}
+    table = erratum_table(claims, cells([0.5] * 4), quant, "miniature").set_index("claim")
+    assert table.loc["p28-quantization-time", "this run"] == 0.0367
+    assert table.loc["p28-quantization-size", "this run"] == 0.1668
 
 
 def test_other_profiles_compare_shapes_only(claims):
