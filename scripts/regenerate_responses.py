@@ -102,12 +102,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    args = parse_args(argv)
-    try:
-        regenerate(args)
-    except serving.ServerError as exc:
-        log.error("%s", exc)
-        sys.exit(3)
+    serving.exit_on_server_error(regenerate, parse_args(argv), log=log)
 
 
 if __name__ == "__main__":

@@ -54,18 +54,22 @@ def open_report(report: Path) -> Iterator[tuple[object, list[str]]]:
             page = browser.new_page(viewport=VIEWPORT)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(report.resolve().as_uri())
-            page.get_by_text("Workflow", exact=True).first.wait_for(timeout=30_000)
+            load_start_page(page, report.resolve().as_uri())
             yield page, errors
         finally:
             browser.close()
 
 
+def load_start_page(page, uri: str) -> None:
+    """Load the report at `uri` and wait until its JavaScript has drawn the side menu."""
+    page.goto(uri)
+    page.get_by_text("Workflow", exact=True).first.wait_for(timeout=30_000)
+
+
 def show_item(page, category: str, item: str) -> None:
     """From the report's start page, open `category` in the side menu and press the eye button
     of the file named `item`."""
-    page.goto(page.url.split("#")[0])
-    page.get_by_text("Workflow", exact=True).first.wait_for(timeout=30_000)
+    load_start_page(page, page.url.split("#")[0])
     try:
         page.get_by_text(category, exact=True).first.click(timeout=10_000)
         row = page.locator("tr").filter(has_text=item).first

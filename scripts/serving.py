@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +39,16 @@ def server_environment(extra: dict[str, str]) -> dict[str, str]:
 
 class ServerError(RuntimeError):
     """The server could not be started or died; the message carries its log tail."""
+
+
+def exit_on_server_error(run, *args, log: logging.Logger):
+    """`run(*args)`; a ServerError is logged on `log` and ends the process with status 3 (the
+    status every script that starts a server uses for it)."""
+    try:
+        return run(*args)
+    except ServerError as exc:
+        log.error("%s", exc)
+        sys.exit(3)
 
 
 @dataclass

@@ -139,11 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
-    try:
-        instructions = synthesize(args)
-    except serving.ServerError as exc:
-        log.error("%s", exc)
-        sys.exit(3)
+    instructions = serving.exit_on_server_error(synthesize, args, log=log)
     rows = instruction_rows(instructions)
     atomic_io.write_text_atomically(args.out, "".join(json.dumps(r) + "\n" for r in rows))
     for text in instructions[:5]:

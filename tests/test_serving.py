@@ -1,6 +1,7 @@
 """Server lifecycle failures, without vLLM: a server that dies, one that never gets healthy,
 a port already taken. Each must fail fast with the log tail and leave no process behind."""
 
+import logging
 import os
 import socket
 import stat
@@ -71,3 +72,15 @@ def test_server_environment_drops_snakemake_thread_counts(monkeypatch):
     env = serving.server_environment({"VLLM_CPU_KVCACHE_SPACE": "1"})
     assert "OMP_NUM_THREADS" not in env
     assert env["PYTHONPATH"] == "/x" and env["VLLM_CPU_KVCACHE_SPACE"] == "1"
+
+
+def test_a_server_error_ends_the_script_with_status_3(caplog):
+    def failing(arg):
+        raise serving.ServerError(f"died: {arg}")
+
+    log = logging.getLogger("some_script")
+    with pytest.raises(SystemExit) as exit_info:
+        serving.exit_on_server_error(failing, "tail of the log", log=log)
+    assert exit_info.value.code == 3
+    assert "died: tail of the log" in caplog.text
+    assert serving.exit_on_server_error(lambda a, b: a + b, 1, 2, log=log) == 3
