@@ -18,6 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+
 # The flags this machine family's Chromium needs to start headless as root, with no network
 # (without the background-networking flags it keeps trying to reach Google's hosts).
 CHROMIUM_ARGS = (
@@ -44,8 +47,6 @@ def chromium_executable() -> str:
 @contextmanager
 def open_report(report: Path) -> Iterator[tuple[object, list[str]]]:
     """(page, JavaScript errors seen so far) for `report`, in a fresh headless Chromium."""
-    from playwright.sync_api import sync_playwright
-
     if not report.is_file():
         raise ReportViewError(f"no report at {report}")
     with sync_playwright() as pw:
@@ -74,7 +75,7 @@ def show_item(page, category: str, item: str) -> None:
         page.get_by_text(category, exact=True).first.click(timeout=10_000)
         row = page.locator("tr").filter(has_text=item).first
         row.locator("a[iconname=eye]").click(timeout=10_000)
-    except Exception as exc:  # Playwright's TimeoutError: say what was missing
+    except PlaywrightTimeout as exc:  # say what was missing
         raise ReportViewError(f"the report has no item {item!r} under {category!r}") from exc
 
 
@@ -83,7 +84,7 @@ def shown_image_size(page, item: str) -> tuple[int, int]:
     img = page.locator(f"img[src*='filename={item}']").first
     try:
         img.wait_for(timeout=10_000)
-    except Exception as exc:
+    except PlaywrightTimeout as exc:
         raise ReportViewError(f"figure {item!r} is not shown") from exc
     return tuple(img.evaluate("e => [e.naturalWidth, e.naturalHeight]"))
 
@@ -93,7 +94,7 @@ def shown_html_text(page, item: str) -> tuple[str, list[list[str]]]:
     frame = page.frame_locator(f"iframe[src*='filename={item}']").first
     try:
         frame.locator("body").wait_for(timeout=10_000)
-    except Exception as exc:
+    except PlaywrightTimeout as exc:
         raise ReportViewError(f"HTML item {item!r} is not shown") from exc
     rows = frame.locator("tr").evaluate_all(
         "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
