@@ -76,6 +76,18 @@ def check_body_references():
             )
 
 
+def check_hidden_state_engine():
+    """vLLM's extraction connector needs CUDA (pinned memory, streams): refuse it on the CPU build."""
+    if (
+        TRAINING["hidden_states"]["engine"] == "vllm"
+        and config["envs"]["vllm"] == "vllm-cpu"
+    ):
+        raise WorkflowError(
+            "config: drafter_training.hidden_states.engine is vllm but envs.vllm is vllm-cpu;"
+            " vLLM's hidden-state extraction crashes on its CPU build (engine: hf works anywhere)"
+        )
+
+
 # --- environments -----------------------------------------------------------------------
 
 
@@ -404,3 +416,4 @@ def get_final_output():
 # Checked at start-up, before any job: configuration errors a schema cannot express.
 check_local_bodies()
 check_body_references()
+check_hidden_state_engine()

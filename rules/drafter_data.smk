@@ -97,28 +97,66 @@ rule prepare_data:
         " --out {output} > {log} 2>&1"
 
 
-rule extract_hidden_states:
-    input:
-        env=env_marker("vllm"),
-        body=served_body_dir,
-        dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
-    output:
-        directory(f"{RESULTS}/drafter_data/{{body}}/hidden_states"),
-    log:
-        f"logs/{PROFILE}/extract_hidden_states/{{body}}.log",
-    benchmark:
-        f"benchmarks/{PROFILE}/extract_hidden_states/{{body}}.tsv"
-    conda:
-        conda_env("vllm")
-    threads: 2
-    resources:
-        mem_mb=config["resources"]["mem_mb_model"],
-        gpu=config["resources"]["gpus_per_train"],
-    params:
-        python=env_python("vllm"),
-        layer_ids=hidden_state_layer_args(),
-        temperature=config["bench"]["temperature"],
-    shell:
-        "{params.python} scripts/hidden_states.py --body {input.body}"
-        " --dataset {input.dataset} {params.layer_ids} --temperature {params.temperature}"
-        " --out {output} > {log} 2>&1"
+# Hidden states: vLLM's own extraction on a GPU (speculators' path), or the same files from
+# Hugging Face forward hooks on any device (vLLM's CPU build crashes in the extraction connector).
+if TRAINING["hidden_states"]["engine"] == "vllm":
+
+    rule extract_hidden_states_vllm:
+        input:
+            env=env_marker("vllm"),
+            body=served_body_dir,
+            dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
+        output:
+            directory(f"{RESULTS}/drafter_data/{{body}}/hidden_states"),
+        log:
+            job=f"logs/{PROFILE}/extract_hidden_states/{{body}}.log",
+            server=f"logs/{PROFILE}/extract_hidden_states/{{body}}.server.log",
+        benchmark:
+            f"benchmarks/{PROFILE}/extract_hidden_states/{{body}}.tsv"
+        conda:
+            conda_env("vllm")
+        threads: 2
+        resources:
+            mem_mb=config["resources"]["mem_mb_model"],
+            gpu=config["resources"]["gpus_per_server"],
+        params:
+            python=env_python("vllm"),
+            layer_ids=hidden_state_layer_args(),
+            concurrency=TRAINING["hidden_states"]["concurrency"],
+            max_model_len=config["server"]["max_model_len"],
+            server_args=server_args_json(),
+            server_env=data_server_env_json(),
+        shell:
+            "{params.python} scripts/hidden_states_vllm.py --body {input.body}"
+            " --dataset {input.dataset} {params.layer_ids} --concurrency {params.concurrency}"
+            " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
+            " --server-env-json {params.server_env:q} --server-log {log.server}"
+            " --out {output} > {log.job} 2>&1"
+
+else:
+
+    rule extract_hidden_states:
+        input:
+            env=env_marker("vllm"),
+            body=served_body_dir,
+            dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
+        output:
+            directory(f"{RESULTS}/drafter_data/{{body}}/hidden_states"),
+        log:
+            f"logs/{PROFILE}/extract_hidden_states/{{body}}.log",
+        benchmark:
+            f"benchmarks/{PROFILE}/extract_hidden_states/{{body}}.tsv"
+        conda:
+            conda_env("vllm")
+        threads: 2
+        resources:
+            mem_mb=config["resources"]["mem_mb_model"],
+            gpu=config["resources"]["gpus_per_train"],
+        params:
+            python=env_python("vllm"),
+            layer_ids=hidden_state_layer_args(),
+            temperature=config["bench"]["temperature"],
+        shell:
+            "{params.python} scripts/hidden_states.py --body {input.body}"
+            " --dataset {input.dataset} {params.layer_ids} --temperature {params.temperature}"
+            " --out {output} > {log} 2>&1"

@@ -32,21 +32,9 @@ from pathlib import Path
 import torch
 
 import atomic_io
+from hidden_state_layout import check_layer_ids, default_layer_ids, sample_file
 
 log = logging.getLogger("hidden_states")
-
-
-def default_layer_ids(num_layers: int) -> list[int]:
-    """speculators' default EAGLE-3 taps plus the final (pre-norm) layer."""
-    return [2, num_layers // 2, num_layers - 3, num_layers]
-
-
-def check_layer_ids(layer_ids: list[int], num_layers: int) -> None:
-    if len(set(layer_ids)) != len(layer_ids):
-        raise ValueError(f"layer ids {layer_ids} repeat; the body has {num_layers} layers")
-    bad = [k for k in layer_ids if not 1 <= k <= num_layers]
-    if bad:
-        raise ValueError(f"layer ids {bad} outside 1..{num_layers} (the body's layer count)")
 
 
 def decoder_layers(model) -> torch.nn.ModuleList:
@@ -109,10 +97,6 @@ def greedy_acceptance_bound(logits: torch.Tensor, loss_mask: torch.Tensor, tempe
         return 0.0, 0
     probs = torch.softmax(logits[:-1][targets] / temperature, dim=-1)
     return float(probs.max(dim=-1).values.sum()), int(targets.sum())
-
-
-def sample_file(out_dir: Path, index: int) -> Path:
-    return out_dir / f"hs_{index}.safetensors"
 
 
 def write_sample(path: Path, token_ids: torch.Tensor, hidden: torch.Tensor) -> None:

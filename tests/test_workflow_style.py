@@ -32,7 +32,8 @@ def test_every_rule_declares_log_benchmark_resources_threads():
     import re
 
     for smk in sorted((ROOT / "rules").glob("*.smk")):
-        for block in re.split(r"\n(?=rule )", smk.read_text())[1:]:
-            name = block.split(":")[0]
+        # rules at the top level and rules defined inside an `if` (indented one level)
+        for block in re.split(r"\n(?= *rule \w+:)", smk.read_text())[1:]:
+            name = block.split(":")[0].strip()
             for directive in ("log:", "benchmark:", "resources:", "threads:"):
-                assert f"\n    {directive}" in block, f"{smk.name} {name} lacks {directive}"
+                assert re.search(rf"\n +{directive}", block), f"{smk.name} {name} lacks {directive}"

@@ -1,0 +1,41 @@
+"""The on-disk layout of offline EAGLE-3 training data that every hidden-state engine writes.
+
+One `hs_{i}.safetensors` per row of prepare-data's dataset, holding the verifier's hidden states
+at the layers EAGLE-3 taps. Layer id k is the residual stream after k decoder layers; the
+default ids are speculators' `scripts/launch_vllm.py` choice. No torch here, so the driver
+environment's tests and the workflow can import it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+FILE_PATTERN = re.compile(r"hs_(\d+)\.safetensors$")
+
+
+def default_layer_ids(num_layers: int) -> list[int]:
+    """speculators' default EAGLE-3 taps plus the final (pre-norm) layer."""
+    return [2, num_layers // 2, num_layers - 3, num_layers]
+
+
+def check_layer_ids(layer_ids: list[int], num_layers: int) -> None:
+    if len(set(layer_ids)) != len(layer_ids):
+        raise ValueError(f"layer ids {layer_ids} repeat; the body has {num_layers} layers")
+    bad = [k for k in layer_ids if not 1 <= k <= num_layers]
+    if bad:
+        raise ValueError(f"layer ids {bad} outside 1..{num_layers} (the body's layer count)")
+
+
+def sample_file(out_dir: Path, index: int) -> Path:
+    return out_dir / f"hs_{index}.safetensors"
+
+
+def row_indices(folder: Path) -> list[int]:
+    """The row numbers of the files in a folder."""
+    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := FILE_PATTERN.match(p.name)))
+
+
+def missing_rows(folder: Path, rows: int) -> list[int]:
+    """Rows 0..rows-1 without a file."""
+    return [i for i in range(rows) if not sample_file(folder, i).exists()]
