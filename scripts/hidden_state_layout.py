@@ -8,8 +8,12 @@ environment's tests and the workflow can import it.
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
 from pathlib import Path
+
+import atomic_io
 
 FILE_PATTERN = re.compile(r"hs_(\d+)\.safetensors$")
 
@@ -39,3 +43,17 @@ def row_indices(folder: Path) -> list[int]:
 def missing_rows(folder: Path, rows: int) -> list[int]:
     """Rows 0..rows-1 without a file."""
     return [i for i in range(rows) if not sample_file(folder, i).exists()]
+
+
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every engine takes: which body, which rows, which layers, where to."""
+    p.add_argument("--body", type=Path, required=True)
+    p.add_argument("--dataset", type=Path, required=True, help="prepare-data's Arrow dataset")
+    p.add_argument("--layer-ids", type=int, nargs="*", default=None)
+    p.add_argument("--out", type=Path, required=True, help="directory of hs_{i}.safetensors")
+
+
+def publish(partial: Path, out: Path, summary: dict) -> None:
+    """Write summary.json beside the finished files and move the folder into place."""
+    (partial / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_io.publish_dir(partial, out)

@@ -24,14 +24,13 @@ next run continues; the output directory is published only when every row is the
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
 
 import torch
 
-import atomic_io
+import hidden_state_layout
 from hidden_state_layout import check_layer_ids, default_layer_ids, sample_file
 
 log = logging.getLogger("hidden_states")
@@ -166,19 +165,15 @@ def extract(args: argparse.Namespace) -> None:
         "greedy_a0_bound": bound_sum / bound_n if bound_n else None,
     }
     log.info("greedy first-position acceptance bound at T=%s: %s", args.temperature, summary["greedy_a0_bound"])
-    (partial / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    atomic_io.publish_dir(partial, args.out)
+    hidden_state_layout.publish(partial, args.out, summary)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--body", type=Path, required=True)
-    p.add_argument("--dataset", type=Path, required=True, help="prepare-data's Arrow dataset")
-    p.add_argument("--layer-ids", type=int, nargs="*", default=None)
+    hidden_state_layout.add_engine_arguments(p)
     p.add_argument("--temperature", type=float, default=0.7, help="for the greedy acceptance bound")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--out", type=Path, required=True, help="directory of hs_{i}.safetensors")
     return p.parse_args(argv)
 
 

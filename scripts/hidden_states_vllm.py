@@ -26,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import atomic_io
+import hidden_state_layout
 import serving
 from hidden_state_layout import check_layer_ids, default_layer_ids, missing_rows, sample_file
 
@@ -138,19 +138,15 @@ def extract(args: argparse.Namespace) -> None:
         # the bound needs the verifier's logits, which the extraction server does not return
         "greedy_a0_bound": None,
     }
-    (partial / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    atomic_io.publish_dir(partial, args.out)
+    hidden_state_layout.publish(partial, args.out, summary)
     log.info("%d rows in %s", rows, args.out)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--body", type=Path, required=True)
-    p.add_argument("--dataset", type=Path, required=True, help="prepare-data's Arrow dataset")
-    p.add_argument("--layer-ids", type=int, nargs="*", default=None)
+    hidden_state_layout.add_engine_arguments(p)
     p.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     serving.add_server_arguments(p)
-    p.add_argument("--out", type=Path, required=True, help="directory of hs_{i}.safetensors")
     return p.parse_args(argv)
 
 
