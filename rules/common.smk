@@ -1,5 +1,6 @@
 # Computation that is not a step: config validation, paths, and the input/param functions the
 # rules call. Rules themselves hold no logic beyond calling these.
+import hashlib
 import json
 import re
 import sys
@@ -370,6 +371,12 @@ def server_args_json():
 
 
 # --- targets ----------------------------------------------------------------------------
+
+
+def config_sha256():
+    """A digest of the whole configuration in effect: a param of the rules that report it, so
+    that any configuration change (e.g. the FP8 ignore list) reruns them."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
 def profile_config_file():

@@ -200,6 +200,7 @@ rule provenance:
         mem_mb=1000,
     params:
         profile_file=profile_config_file(),
+        config_sha256=config_sha256(),  # its table lists the keys that differ from the profile
         benchmarks=f"benchmarks/{PROFILE}",
     script:
         "../scripts/provenance.py"

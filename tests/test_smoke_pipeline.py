@@ -48,8 +48,10 @@ def test_changing_the_ignore_list_reruns_only_quantisation(smoke_run, tmp_path):
     path = tmp_path / "smoke-ignore.yaml"
     path.write_text(yaml.safe_dump(cfg))
     jobs = dry_run_jobs("--configfile", str(path), "--rerun-triggers", "params")
-    # both FP8 checkpoints; the bench serves the bf16 bodies on CPU, so nothing else depends on them
-    assert jobs == {"quantize_body": 2, "table_quantization": 1, "erratum_check": 1, "all": 1}
+    # both FP8 checkpoints; the bench serves the bf16 bodies on CPU, so nothing else depends on
+    # them but the report's quantisation table, erratum and provenance (which lists changed keys)
+    assert jobs == {"quantize_body": 2, "table_quantization": 1, "erratum_check": 1,
+                    "provenance": 1, "all": 1}
 
 
 def test_missing_wheel_gives_clear_error_and_no_model_dir(smoke_run, tmp_path):
