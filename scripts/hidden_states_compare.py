@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from hidden_state_layout import row_indices
+from hidden_state_layout import row_indices, sample_file
 
 
 def compare_rows(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict:
@@ -48,7 +48,7 @@ def compare_dirs(a: Path, b: Path) -> dict:
     }
     per_row = []
     for i in common:
-        fa, fb = load_file(a / f"hs_{i}.safetensors"), load_file(b / f"hs_{i}.safetensors")
+        fa, fb = load_file(sample_file(a, i)), load_file(sample_file(b, i))
         summary.setdefault("dtype_a", str(fa["hidden_states"].dtype))
         summary.setdefault("dtype_b", str(fb["hidden_states"].dtype))
         summary.setdefault("shape_a_row0", list(fa["hidden_states"].shape))
