@@ -11,6 +11,11 @@ A requirements file may carry post-install directives as comments (pip ignores t
     # env: remove torchvision torchaudio      -> pip uninstall after the install
     # env: patch envs/patches/some.patch      -> applied with `patch -p1` inside site-packages
     # env: import vllm speculators            -> imported at the end, or the build fails
+    # env: disk 5                             -> GiB of free disk the build needs, checked first
+
+The disk check exists because a disk that fills during `pip install` does not always fail the
+install: CPython writes each .pyc with a single write() that can come back short, so the env
+"installs" with truncated bytecode and fails later ("EOFError: marshal data too short").
 
 The venv is built next to its marker file; the marker (a `pip freeze` of the finished env,
 which the report shows as provenance) is written last, through a temporary name, so an
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DIRECTIVE_PREFIX = "# env:"
+GIB = 1024**3
 
 
 @dataclass
@@ -39,6 +45,7 @@ class EnvSpec:
     remove: list[str] = field(default_factory=list)
     patches: list[Path] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
+    disk_gib: float = 0.0
 
 
 def parse_env_spec(requirements: Path, repo_root: Path) -> EnvSpec:
@@ -58,15 +65,48 @@ def parse_env_spec(requirements: Path, repo_root: Path) -> EnvSpec:
             spec.patches.extend(repo_root / a for a in args)
         elif verb == "import":
             spec.imports.extend(args)
+        elif verb == "disk":
+            spec.disk_gib = parse_disk_gib(args, f"{requirements}:{lineno}")
         else:
             raise ValueError(
                 f"{requirements}:{lineno}: unknown directive '{verb}' "
-                "(expected remove, patch or import)"
+                "(expected remove, patch, import or disk)"
             )
     for patch in spec.patches:
         if not patch.is_file():
             raise FileNotFoundError(f"{requirements}: patch file {patch} does not exist")
     return spec
+
+
+def parse_disk_gib(args: list[str], where: str) -> float:
+    """The one positive number of GiB a `# env: disk` directive names."""
+    try:
+        (value,) = args
+        gib = float(value)
+    except ValueError:
+        raise ValueError(f"{where}: '# env: disk' takes one number of GiB, got {args}") from None
+    if gib <= 0:
+        raise ValueError(f"{where}: '# env: disk' must be positive, got {gib}")
+    return gib
+
+
+def free_gib(path: Path) -> float:
+    """Free space on the file system that holds `path` (or its nearest existing parent)."""
+    existing = path.resolve()
+    while not existing.exists():
+        existing = existing.parent
+    return shutil.disk_usage(existing).free / GIB
+
+
+def check_free_space(venv: Path, spec: EnvSpec) -> None:
+    """Refuse to start a build the disk cannot hold (see the module docstring for why)."""
+    free = free_gib(venv.parent)
+    if free < spec.disk_gib:
+        raise OSError(
+            f"{free:.1f} GiB free on the disk of {venv.parent}, but building {venv.name} needs "
+            f"about {spec.disk_gib:g} GiB ('# env: disk' in {spec.requirements}); free some "
+            "space and rerun"
+        )
 
 
 def env_python(venv: Path) -> Path:
@@ -93,7 +133,11 @@ def run(cmd: list[str], log: Path) -> None:
         fh.write(f"[exit {proc.returncode} after {time.monotonic() - started:.0f} s]\n")
     if proc.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-25:])
-        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+        raise RuntimeError(
+            f"command failed ({proc.returncode}): {' '.join(cmd)}\n{tail}\n"
+            f"({free_gib(log.parent):.1f} GiB free now on the log's disk; an install that ran out "
+            "of space can leave truncated files behind, e.g. 'marshal data too short')"
+        )
 
 
 def apply_patch(patch: Path, target: Path, log: Path, dry_run: bool = False) -> None:
@@ -108,6 +152,7 @@ def build_env(spec: EnvSpec, venv: Path, marker: Path, log: Path) -> None:
     if venv.exists():
         shutil.rmtree(venv)
     venv.parent.mkdir(parents=True, exist_ok=True)
+    check_free_space(venv, spec)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"building {venv} from {spec.requirements}\n")
     py = str(env_python(venv))
