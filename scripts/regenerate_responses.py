@@ -53,6 +53,23 @@ def missing_responses(instructions: Path, responses: Path) -> list[str]:
     return [i for i in wanted if i not in got]
 
 
+def error_file(outfile: Path) -> Path:
+    """Where regenerate-responses writes the conversations that failed (its own naming)."""
+    return outfile.with_name(f"{outfile.stem}.errors{outfile.suffix or '.jsonl'}")
+
+
+def drop_error_file(outfile: Path) -> int:
+    """Remove the tool's error file once every instruction has a response; return its rows.
+
+    Rows in it are attempts that a later run retried successfully, so keeping the file (named
+    `*.errors.partial` beside a `.partial` output) would only look like a half-written result.
+    """
+    errors = error_file(outfile)
+    rows = count_rows(errors)
+    errors.unlink(missing_ok=True)
+    return rows
+
+
 def regenerate(args: argparse.Namespace) -> None:
     partial = args.out.with_name(args.out.name + ".partial")
     if partial.exists():
@@ -77,9 +94,13 @@ def regenerate(args: argparse.Namespace) -> None:
         missing = [f"{args.limit - count_rows(partial)} preset rows"]
     if missing:
         raise SystemExit(
-            f"{len(missing)} instructions have no response (e.g. {missing[:3]}); rerun to retry"
-            f" them (the {count_rows(partial)} done are kept in {partial})"
+            f"{len(missing)} instructions have no response (e.g. {missing[:3]}; the failures are"
+            f" in {error_file(partial)}); rerun to retry them (the {count_rows(partial)} done are"
+            f" kept in {partial})"
         )
+    retried = drop_error_file(partial)
+    if retried:
+        log.info("%d failed attempts were retried successfully; their error file is removed", retried)
     partial.replace(args.out)
     log.info("%d responses in %s", count_rows(args.out), args.out)
 

@@ -142,3 +142,13 @@ def test_hidden_states_are_vllms_aux_states(smoke_run, body):
         cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "scripts"), "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
+
+
+def test_the_tools_error_file_is_named_as_it_names_it_and_dropped(tmp_path):
+    partial = tmp_path / "responses.jsonl.partial"
+    errors = regenerate_responses.error_file(partial)
+    assert errors == tmp_path / "responses.jsonl.errors.partial"
+    errors.write_text('{"metadata": {"idx": 3}}\n')
+    assert regenerate_responses.drop_error_file(partial) == 1
+    assert not errors.exists()
+    assert regenerate_responses.drop_error_file(partial) == 0

@@ -27,6 +27,17 @@ def test_nothing_left_to_do_after_the_run(smoke_run):
     assert dry_run_jobs("--configfile", str(SMOKE_CONFIG)) == {}
 
 
+def test_no_temporary_or_partial_file_is_left_behind(smoke_run):
+    # Every step writes to a temporary or `.partial` path and renames when complete; a leftover
+    # would look like a half-written result (the tools' own side files included).
+    leftovers = [
+        str(p.relative_to(smoke_run))
+        for p in smoke_run.rglob("*")
+        if ".partial" in p.name or p.name.endswith(".tmp")
+    ]
+    assert leftovers == []
+
+
 def test_editing_an_env_file_reruns_only_its_users(smoke_run):
     req = ROOT / "envs" / "quantize.txt"
     text, before = req.read_text(), req.stat()
