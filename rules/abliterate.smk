@@ -4,6 +4,7 @@
 
 rule abliterate_body:
     input:
+        code=script_sources("abliterate_body"),
         env=env_marker("hf"),
         body=abliteration_source_dir,
         harmful=body_setting("harmful"),

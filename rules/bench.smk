@@ -4,6 +4,7 @@
 
 rule bench_cell:
     input:
+        code=script_sources("bench_cell"),
         env=env_marker("vllm"),
         body=served_body_dir,
         drafter=bench_drafter_dir,

@@ -4,6 +4,7 @@
 
 rule convert_gguf_body:
     input:
+        code=script_sources("body_from_pypi_gguf"),
         env=env_marker("hf"),
         prompts=config["body_checks"]["prompts"],
     output:
@@ -36,6 +37,7 @@ rule convert_gguf_body:
 
 rule make_tiny_body:
     input:
+        code=script_sources("make_tiny_body"),
         env=env_marker("hf"),
         prompts=config["body_checks"]["prompts"],
         corpus=body_setting("corpus"),
@@ -72,6 +74,7 @@ rule make_tiny_body:
 
 rule download_body:
     input:
+        code=script_sources("body_from_hub"),
         env=env_marker("hf"),
     output:
         directory(f"{RESULTS}/models/{{body}}"),
@@ -99,6 +102,7 @@ rule download_body:
 
 rule link_local_body:
     input:
+        code=script_sources("body_from_local"),
         env=env_marker("hf"),
     output:
         directory(f"{RESULTS}/models/{{body}}"),

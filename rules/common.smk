@@ -10,6 +10,7 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+import code_inputs
 import make_env
 
 validate(config, schema="../config/schema.yaml")
@@ -109,6 +110,14 @@ def env_marker(family):
 
 def env_python(family):
     return "python" if USE_CONDA else f"{ENVS_DIR}/{config['envs'][family]}/bin/python"
+
+
+def script_sources(name):
+    """scripts/NAME.py and the scripts/ modules it imports: a shell rule's code, as inputs, so
+    editing it reruns the rule (scripts/code_inputs.py says why)."""
+    root = Path(workflow.basedir)
+    paths = code_inputs.script_sources(root / "scripts" / f"{name}.py")
+    return [str(p.relative_to(root)) for p in paths]
 
 
 def build_env(requirements, venv, marker, log):

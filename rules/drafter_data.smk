@@ -5,6 +5,7 @@
 
 rule synthesize_instructions:
     input:
+        code=script_sources("synthesize_instructions"),
         env=env_marker("vllm"),
         body=instruction_writer_dir,
     output:
@@ -35,6 +36,7 @@ rule synthesize_instructions:
 
 rule regenerate_responses:
     input:
+        code=script_sources("regenerate_responses"),
         env=env_marker("vllm"),
         body=served_body_dir,
         instructions=instructions_file,
@@ -72,6 +74,7 @@ rule regenerate_responses:
 
 rule prepare_data:
     input:
+        code=script_sources("prepare_data"),
         env=env_marker("vllm"),
         body=served_body_dir,
         responses=f"{RESULTS}/drafter_data/{{body}}/responses.jsonl",
@@ -103,6 +106,7 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
 
     rule extract_hidden_states_vllm:
         input:
+            code=script_sources("hidden_states_vllm"),
             env=env_marker("vllm"),
             body=served_body_dir,
             dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
@@ -137,6 +141,7 @@ else:
 
     rule extract_hidden_states:
         input:
+            code=script_sources("hidden_states"),
             env=env_marker("vllm"),
             body=served_body_dir,
             dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",

@@ -6,6 +6,7 @@
 
 rule train_drafter:
     input:
+        code=script_sources("train_drafter"),
         env=env_marker("vllm"),
         verifier=drafter_verifier_dir,
         dataset=drafter_training_data("dataset"),
@@ -43,6 +44,7 @@ rule train_drafter:
 
 rule make_untrained_drafter:
     input:
+        code=script_sources("untrained_drafter"),
         env=env_marker("vllm"),
         verifier=drafter_verifier_dir,
     output:
@@ -68,6 +70,7 @@ rule make_untrained_drafter:
 
 rule download_drafter:
     input:
+        code=script_sources("body_from_hub"),
         env=env_marker("hf"),
     output:
         directory(f"{RESULTS}/drafters/{{drafter}}"),

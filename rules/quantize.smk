@@ -4,6 +4,7 @@
 
 rule quantize_body:
     input:
+        code=script_sources("quantize_body"),
         env=env_marker("quantize"),
         body=body_dir("{body}"),
     output:

@@ -53,6 +53,22 @@ def test_editing_an_env_file_reruns_only_its_users(smoke_run):
                     "erratum_check": 1, "provenance": 1, "all": 1}
 
 
+def test_editing_a_module_a_script_imports_reruns_its_users(smoke_run):
+    # quantization_check.py is imported by quantize_body.py, which a shell rule runs
+    # (an edit, not a touch: Snakemake skips an input that is newer but has the recorded checksum)
+    module = ROOT / "scripts" / "quantization_check.py"
+    text, before = module.read_text(), module.stat()
+    try:
+        module.write_text(text + "# an edit\n")
+        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+    finally:
+        module.write_text(text)
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    # both FP8 checkpoints and the report parts made from their checks; not provenance, which
+    # reruns on configuration and environment changes
+    assert jobs == {"quantize_body": 2, "table_quantization": 1, "erratum_check": 1, "all": 1}
+
+
 def test_changing_the_ignore_list_reruns_only_quantisation(smoke_run, tmp_path):
     cfg = yaml.safe_load(SMOKE_CONFIG.read_text())
     cfg["quantize"]["ignore"] = cfg["quantize"]["ignore"] + ["re:.*down_proj.*"]
