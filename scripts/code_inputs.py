@@ -36,6 +36,6 @@ def script_sources(script: Path) -> list[Path]:
         found[path.stem] = path
         for name in imported_names(path):
             module = script.parent / f"{name}.py"
-            if module.is_file() and name not in found:
+            if module.is_file():
                 todo.append(module)
     return sorted(found.values())

@@ -3,9 +3,11 @@
 The first test that asks for `smoke_run` builds the environments and runs the workflow.
 """
 
+import contextlib
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import yaml
 
@@ -38,15 +40,24 @@ def test_no_temporary_or_partial_file_is_left_behind(smoke_run):
     assert leftovers == []
 
 
-def test_editing_an_env_file_reruns_only_its_users(smoke_run):
-    req = ROOT / "envs" / "quantize.txt"
-    text, before = req.read_text(), req.stat()
+@contextlib.contextmanager
+def edited(path: Path):
+    """A comment appended to `path` for the block's duration; text and times restored after.
+
+    An edit, not a touch: Snakemake skips an input that is newer but has the recorded checksum.
+    """
+    text, before = path.read_text(), path.stat()
     try:
-        req.write_text(text + "# an edit\n")
-        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+        path.write_text(text + "# an edit\n")
+        yield
     finally:
-        req.write_text(text)
-        os.utime(req, ns=(before.st_atime_ns, before.st_mtime_ns))
+        path.write_text(text)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_editing_an_env_file_reruns_only_its_users(smoke_run):
+    with edited(ROOT / "envs" / "quantize.txt"):
+        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
     # both FP8 checkpoints (vanilla, abliterated), the report parts made from their checks, and
     # the provenance section (it lists every environment's tool versions)
     assert jobs == {"make_env": 1, "quantize_body": 2, "table_quantization": 1,
@@ -55,15 +66,8 @@ def test_editing_an_env_file_reruns_only_its_users(smoke_run):
 
 def test_editing_a_module_a_script_imports_reruns_its_users(smoke_run):
     # quantization_check.py is imported by quantize_body.py, which a shell rule runs
-    # (an edit, not a touch: Snakemake skips an input that is newer but has the recorded checksum)
-    module = ROOT / "scripts" / "quantization_check.py"
-    text, before = module.read_text(), module.stat()
-    try:
-        module.write_text(text + "# an edit\n")
+    with edited(ROOT / "scripts" / "quantization_check.py"):
         jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
-    finally:
-        module.write_text(text)
-        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
     # both FP8 checkpoints and the report parts made from their checks; not provenance, which
     # reruns on configuration and environment changes
     assert jobs == {"quantize_body": 2, "table_quantization": 1, "erratum_check": 1, "all": 1}
