@@ -1,5 +1,6 @@
 # The bench: one job per served configuration (body x drafter x n), which starts a vLLM server
-# once and measures `bench.repeats` repeats against it, one JSON each; then one tidy table.
+# once and measures every temperature x `bench.repeats` repeats against it, one JSON each; then
+# one tidy table.
 
 
 rule bench_cell:
@@ -26,20 +27,23 @@ rule bench_cell:
         python=env_python("vllm"),
         drafter_args=bench_drafter_args,
         reps=" ".join(str(r) for r in bench_reps()),
+        bench_serve_reps=" ".join(str(r) for r in bench_serve_reps()),
+        temperatures=" ".join(f"{t:g}" for t in bench_temperatures()),
         num_prompts=config["bench"]["num_prompts"],
-        temperature=config["bench"]["temperature"],
         max_tokens=config["bench"]["max_tokens"],
         max_model_len=config["server"]["max_model_len"],
         startup_timeout=config["server"]["startup_timeout_s"],
         server_args=server_args_json(),
+        gpu_lock=gpu_lock_args(),
     shell:
         "{params.python} scripts/bench_cell.py --body {input.body} --body-name {wildcards.body}"
         " {params.drafter_args} --num-speculative-tokens {wildcards.n}"
         " --prompts {input.prompts} --num-prompts {params.num_prompts}"
-        " --temperature {params.temperature} --max-tokens {params.max_tokens}"
+        " --temperatures {params.temperatures} --max-tokens {params.max_tokens}"
         " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout}"
-        " --server-args-json {params.server_args:q} --reps {params.reps} --out {output}"
-        " --server-log {log.server} > {log.bench} 2>&1"
+        " --server-args-json {params.server_args:q} --reps {params.reps}"
+        " --bench-serve-reps {params.bench_serve_reps} --out {output}"
+        " {params.gpu_lock} --server-log {log.server} > {log.bench} 2>&1"
 
 
 rule aggregate_cells:
@@ -47,6 +51,7 @@ rule aggregate_cells:
         cells=bench_cell_jsons(),
     output:
         table=f"{RESULTS}/bench/cells.csv",
+        prompts=f"{RESULTS}/bench/prompts.csv",
     log:
         f"logs/{PROFILE}/aggregate_cells.log",
     benchmark:
@@ -60,3 +65,23 @@ rule aggregate_cells:
         max_delta_logprob=config["bench"]["fidelity_max_delta_logprob"],
     script:
         "../scripts/aggregate_cells.py"
+
+
+rule bench_intervals:
+    input:
+        cells=f"{RESULTS}/bench/cells.csv",
+        prompts=f"{RESULTS}/bench/prompts.csv",
+    output:
+        intervals=f"{RESULTS}/bench/intervals.csv",
+        comparisons=f"{RESULTS}/bench/comparisons.csv",
+    log:
+        f"logs/{PROFILE}/bench_intervals.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/bench_intervals.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/bench_stats.py"

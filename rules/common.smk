@@ -109,7 +109,28 @@ def env_marker(family):
 
 
 def env_python(family):
-    return "python" if USE_CONDA else f"{ENVS_DIR}/{config['envs'][family]}/bin/python"
+    """The interpreter a family's rules call: the config's existing one, or the built venv's."""
+    if USE_CONDA:
+        return "python"
+    return config["interpreters"].get(family) or (
+        f"{ENVS_DIR}/{config['envs'][family]}/bin/python"
+    )
+
+
+def existing_interpreter(wildcards):
+    """The existing Python the config names for the families that use env file NAME, if any
+    (make_env then checks it instead of building a venv)."""
+    pythons = {
+        config["interpreters"][family]
+        for family, name in config["envs"].items()
+        if name == wildcards.env and config["interpreters"].get(family)
+    }
+    if len(pythons) > 1:
+        raise WorkflowError(
+            f"config: interpreters name {sorted(pythons)} for the one env file envs/"
+            f"{wildcards.env}.txt; give its families one interpreter"
+        )
+    return pythons.pop() if pythons else ""
 
 
 def script_sources(name):
@@ -120,8 +141,9 @@ def script_sources(name):
     return [str(p.relative_to(root)) for p in paths]
 
 
-def build_env(requirements, venv, marker, log):
-    make_env.main([requirements, "--venv", venv, "--marker", marker, "--log", log])
+def build_env(requirements, venv, marker, log, existing_python=""):
+    args = [requirements, "--venv", venv, "--marker", marker, "--log", log]
+    make_env.main(args + (["--existing-python", existing_python] if existing_python else []))
 
 
 def env_patches(wildcards):
@@ -129,6 +151,21 @@ def env_patches(wildcards):
     root = Path(workflow.basedir)
     spec = make_env.parse_env_spec(root / f"envs/{wildcards.env}.txt", root)
     return [str(p.relative_to(root)) for p in spec.patches]
+
+
+def gpu_lock_args():
+    """`--gpu-lock PATH` for scripts that serve with vLLM (scripts/serving.py says why), if
+    the config names a lock (resources.gpu_lock); several such jobs then start at once but use
+    the GPU one at a time."""
+    lock = config["resources"].get("gpu_lock")
+    return f"--gpu-lock {lock}" if lock else ""
+
+
+def gpu_lock_prefix():
+    """The same lock around a whole job that uses the GPU throughout (training): util-linux
+    flock."""
+    lock = config["resources"].get("gpu_lock")
+    return f"flock {lock} " if lock else ""
 
 
 # --- bodies -----------------------------------------------------------------------------
@@ -265,6 +302,12 @@ def hidden_state_layer_args():
     return f"--layer-ids {' '.join(map(str, ids))}" if ids else ""
 
 
+def hidden_states_output():
+    """The hidden-state folder, temp() unless the config keeps it (they are the largest files)."""
+    out = directory(f"{RESULTS}/drafter_data/{{body}}/hidden_states")
+    return out if TRAINING["hidden_states"]["keep"] else temp(out)
+
+
 def drafter_training_data(kind):
     """The dataset or hidden states of the body the drafter serves (its verifier)."""
 
@@ -317,7 +360,7 @@ def bench_configurations():
     for body in bench_bodies():
         yield body, "none", 0
     for series in b["series"]:
-        for n in b["num_speculative_tokens"]:
+        for n in series.get("num_speculative_tokens") or b["num_speculative_tokens"]:
             if n > 0:
                 yield series["body"], series["drafter"], n
 
@@ -327,18 +370,45 @@ def bench_bodies():
     return list(dict.fromkeys(s["body"] for s in config["bench"]["series"]))
 
 
+def bench_serve_reps():
+    """The repeats that also run `vllm bench serve` (config bench.bench_serve_repeats)."""
+    first = config["bench"].get("bench_serve_repeats")
+    return bench_reps() if first is None else bench_reps()[:first]
+
+
+def bench_temperatures():
+    return config["bench"]["temperatures"]
+
+
+def bench_measurements():
+    """(temperature, repeat) in the order a cell measures them; one JSON each."""
+    return [(t, r) for t in bench_temperatures() for r in bench_reps()]
+
+
 def bench_rep_outputs():
     return [
-        f"{RESULTS}/bench/{{body}}/{{drafter}}/n{{n}}/rep{r}.json" for r in bench_reps()
+        f"{RESULTS}/bench/{{body}}/{{drafter}}/n{{n}}/T{t:g}/rep{r}.json"
+        for t, r in bench_measurements()
     ]
 
 
 def bench_cell_jsons():
     return [
-        f"{RESULTS}/bench/{body}/{drafter}/n{n}/rep{r}.json"
+        f"{RESULTS}/bench/{body}/{drafter}/n{n}/T{t:g}/rep{r}.json"
         for body, drafter, n in bench_configurations()
-        for r in bench_reps()
+        for t, r in bench_measurements()
     ]
+
+
+def mechanism_drafter():
+    """The drafter benched on the vanilla body, if it is also benched on an abliterated one:
+    the mechanism figure plots its acceptance against each body's shift."""
+    series = config["bench"]["series"]
+    on_vanilla = [s["drafter"] for s in series if s["body"] == "vanilla"]
+    for drafter in on_vanilla:
+        if any(s["drafter"] == drafter and s["body"] != "vanilla" for s in series):
+            return drafter
+    return ""
 
 
 def served_body(body):
@@ -410,8 +480,13 @@ def report_items():
             "quantization.html",
             "erratum.html",
             "provenance.html",
+            "per_position_intervals.png",
+            "intervals.html",
+            "comparisons.html",
         )
     ]
+    if mechanism_drafter() and abliteration_reports():
+        items.append(f"{RESULTS}/report/mechanism.png")
     if abliteration_reports():
         items.append(f"{RESULTS}/report/body_shift.html")
     if trained_drafters():

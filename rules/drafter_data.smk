@@ -27,11 +27,12 @@ rule synthesize_instructions:
         max_model_len=config["server"]["max_model_len"],
         server_args=server_args_json(),
         server_env=data_server_env_json(),
+        gpu_lock=gpu_lock_args(),
     shell:
         "{params.python} scripts/synthesize_instructions.py --body {input.body}"
         " {params.settings} --max-model-len {params.max_model_len}"
         " --server-args-json {params.server_args:q} --server-env-json {params.server_env:q}"
-        " --server-log {log.server} --out {output} > {log.job} 2>&1"
+        " --server-log {log.server} {params.gpu_lock} --out {output} > {log.job} 2>&1"
 
 
 rule regenerate_responses:
@@ -63,13 +64,14 @@ rule regenerate_responses:
         max_model_len=config["server"]["max_model_len"],
         server_args=server_args_json(),
         server_env=data_server_env_json(),
+        gpu_lock=gpu_lock_args(),
     shell:
         "{params.python} scripts/regenerate_responses.py --body {input.body} {params.dataset}"
         " --temperature {params.temperature} --max-tokens {params.max_tokens}"
         " --concurrency {params.concurrency} --seed {params.seed}"
         " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
         " --server-env-json {params.server_env:q} --server-log {log.server}"
-        " --out {output} > {log.job} 2>&1"
+        " {params.gpu_lock} --out {output} > {log.job} 2>&1"
 
 
 rule prepare_data:
@@ -111,7 +113,7 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             body=served_body_dir,
             dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
         output:
-            directory(f"{RESULTS}/drafter_data/{{body}}/hidden_states"),
+            hidden_states_output(),
         log:
             job=f"logs/{PROFILE}/extract_hidden_states/{{body}}.log",
             server=f"logs/{PROFILE}/extract_hidden_states/{{body}}.server.log",
@@ -130,12 +132,13 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             max_model_len=config["server"]["max_model_len"],
             server_args=server_args_json(),
             server_env=data_server_env_json(),
+            gpu_lock=gpu_lock_args(),
         shell:
             "{params.python} scripts/hidden_states_vllm.py --body {input.body}"
             " --dataset {input.dataset} {params.layer_ids} --concurrency {params.concurrency}"
             " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
             " --server-env-json {params.server_env:q} --server-log {log.server}"
-            " --out {output} > {log.job} 2>&1"
+            " {params.gpu_lock} --out {output} > {log.job} 2>&1"
 
 else:
 
@@ -146,7 +149,7 @@ else:
             body=served_body_dir,
             dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
         output:
-            directory(f"{RESULTS}/drafter_data/{{body}}/hidden_states"),
+            hidden_states_output(),
         log:
             f"logs/{PROFILE}/extract_hidden_states/{{body}}.log",
         benchmark:
@@ -160,7 +163,8 @@ else:
         params:
             python=env_python("vllm"),
             layer_ids=hidden_state_layer_args(),
-            temperature=config["bench"]["temperature"],
+            # the data's sampling temperature, for the greedy-acceptance bound it records
+            temperature=config["drafter_training"]["regenerate"]["temperature"],
         shell:
             "{params.python} scripts/hidden_states.py --body {input.body}"
             " --dataset {input.dataset} {params.layer_ids} --temperature {params.temperature}"

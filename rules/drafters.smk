@@ -34,8 +34,9 @@ rule train_drafter:
         settings=training_args(),
         work=lambda wildcards: f"{RESULTS}/training/{wildcards.drafter}.work",
         nproc=max(1, config["resources"]["gpus_per_train"]),
+        gpu_lock=gpu_lock_prefix(),
     shell:
-        "{params.python} scripts/train_drafter.py --verifier {input.verifier}"
+        "{params.gpu_lock}{params.python} scripts/train_drafter.py --verifier {input.verifier}"
         " --dataset {input.dataset} --hidden-states {input.hidden_states} {params.start_from}"
         " --speculator-type {params.method} {params.settings} --work {params.work}"
         " --nproc-per-node {params.nproc}"

@@ -19,5 +19,9 @@ rule make_env:
         mem_mb=config["resources"]["mem_mb_env"],
     params:
         venv=f"{ENVS_DIR}/{{env}}",
+        # config `interpreters`: check this existing Python instead of building the venv
+        existing_python=existing_interpreter,
     run:
-        build_env(input.requirements, params.venv, output[0], log[0])
+        build_env(
+            input.requirements, params.venv, output[0], log[0], params.existing_python
+        )

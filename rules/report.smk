@@ -204,3 +204,102 @@ rule provenance:
         benchmarks=f"benchmarks/{PROFILE}",
     script:
         "../scripts/provenance.py"
+
+
+rule plot_acceptance_intervals:
+    input:
+        intervals=f"{RESULTS}/bench/intervals.csv",
+    output:
+        report(
+            f"{RESULTS}/report/per_position_intervals.png",
+            caption="../reports/per_position_intervals.rst",
+            category="Bench",
+        ),
+    log:
+        f"logs/{PROFILE}/plot_acceptance_intervals.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/plot_acceptance_intervals.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="intervals",
+    script:
+        "../scripts/plot_bench.py"
+
+
+rule plot_mechanism:
+    input:
+        intervals=f"{RESULTS}/bench/intervals.csv",
+        shifts=abliteration_reports(),
+    output:
+        report(
+            f"{RESULTS}/report/mechanism.png",
+            caption="../reports/mechanism.rst",
+            category="Bench",
+        ),
+    log:
+        f"logs/{PROFILE}/plot_mechanism.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/plot_mechanism.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="mechanism",
+        drafter=mechanism_drafter(),
+        vanilla_body="vanilla",
+    script:
+        "../scripts/plot_bench.py"
+
+
+rule table_intervals:
+    input:
+        f"{RESULTS}/bench/intervals.csv",
+    output:
+        report(
+            f"{RESULTS}/report/intervals.html",
+            caption="../reports/intervals.rst",
+            category="Tables",
+        ),
+    log:
+        f"logs/{PROFILE}/table_intervals.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/table_intervals.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="intervals",
+    script:
+        "../scripts/render_tables.py"
+
+
+rule table_comparisons:
+    input:
+        f"{RESULTS}/bench/comparisons.csv",
+    output:
+        report(
+            f"{RESULTS}/report/comparisons.html",
+            caption="../reports/comparisons.rst",
+            category="Tables",
+        ),
+    log:
+        f"logs/{PROFILE}/table_comparisons.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/table_comparisons.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="comparisons",
+    script:
+        "../scripts/render_tables.py"

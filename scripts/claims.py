@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 SHAPE_DROP = 0.1  # a_0 - a_last at or above this is "decreasing", below it "flat"
+SEEDS_TEMPERATURE = 0.7  # every published bench number was measured at T = 0.7
 
 
 class ClaimError(ValueError):
@@ -65,7 +66,8 @@ def measured(cells: pd.DataFrame, quant: dict[str, dict], measures: dict):
     if q == "training_curve" or cells is None or cells.empty:
         return None
     sel = cells[cells["fidelity_ok"].astype(bool)
-                & (cells["body"] == measures["body"]) & (cells["drafter"] == measures["drafter"])]
+                & (cells["body"] == measures["body"]) & (cells["drafter"] == measures["drafter"])
+                & (cells["temperature"] == measures.get("temperature", SEEDS_TEMPERATURE))]
     if q == "per_position_acceptance":
         part = sel[sel["n"] == measures["n"]]
         cols = [f"a{k}" for k in range(measures["n"]) if f"a{k}" in part.columns]

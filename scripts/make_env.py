@@ -20,11 +20,19 @@ install: CPython writes each .pyc with a single write() that can come back short
 The venv is built next to its marker file; the marker (a `pip freeze` of the finished env,
 which the report shows as provenance) is written last, through a temporary name, so an
 interrupted build never looks complete.
+
+An existing interpreter instead of a venv (`--existing-python`; the config's `interpreters`):
+a vllm/vllm-openai container, a cluster image, or a machine with no package index cannot build
+venvs. Then nothing is installed: the interpreter is checked against the same file (every `==`
+pin, every `# env: import`, every `# env: patch` already applied, every `# env: remove` absent),
+the build refuses with all mismatches named at once, and the marker is still written (the
+interpreter's distributions, name==version), so provenance stays exact.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -172,16 +180,149 @@ def build_env(spec: EnvSpec, venv: Path, marker: Path, log: Path) -> None:
     os.replace(tmp, marker)
 
 
+# --- an existing interpreter ------------------------------------------------------------
+
+
+def pinned_requirements(requirements: Path) -> dict[str, str]:
+    """`name==version` lines of a requirements file, names normalised as pip compares them."""
+    pins = {}
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#")[0].strip()
+        if "==" in line and not line.startswith("-"):
+            name, version = (part.strip() for part in line.split("==", 1))
+            pins[normalise(name.split("[")[0])] = version
+    return pins
+
+
+def pin_matches(pinned: str, found: str) -> bool:
+    """PEP 440 `==`, as pip applies it: torch==2.11.0 accepts 2.11.0+cu130 (a local label)."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import InvalidVersion
+
+    try:
+        return SpecifierSet(f"=={pinned}").contains(found, prereleases=True)
+    except InvalidVersion:
+        return pinned == found
+
+
+def normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+# Run inside the interpreter under test: its distributions, which modules import (with the
+# error when one does not), and where each patched package lives.
+PROBE = r"""
+import importlib, importlib.metadata as md, importlib.util, json, sys, traceback
+request = json.loads(sys.argv[1])
+dists = {}
+for d in md.distributions():
+    name = d.metadata["Name"]
+    if name and name.lower().replace("_", "-").replace(".", "-") not in dists:
+        dists[name.lower().replace("_", "-").replace(".", "-")] = d.version
+imports = {}
+for module in request["imports"]:
+    try:
+        importlib.import_module(module)
+        imports[module] = None
+    except BaseException as exc:
+        imports[module] = f"{type(exc).__name__}: {exc}"
+roots = {}
+for top in request["patch_roots"]:
+    spec = importlib.util.find_spec(top)
+    roots[top] = None if spec is None else str(
+        (spec.submodule_search_locations or [spec.origin])[0]).rsplit("/", 1)[0]
+print(json.dumps({"python": sys.version.split()[0], "dists": dists, "imports": imports,
+                  "roots": roots}))
+"""
+
+
+def patched_top_level(patch: Path) -> str:
+    """The top-level package a -p1 patch edits (from its first `+++ b/PKG/...` line)."""
+    for line in patch.read_text().splitlines():
+        if line.startswith("+++ "):
+            return line.split()[1].split("/", 2)[1]
+    raise ValueError(f"{patch}: no '+++ b/...' line")
+
+
+def probe_interpreter(python: str, spec: EnvSpec) -> dict:
+    request = {"imports": spec.imports, "patch_roots": [patched_top_level(p) for p in spec.patches]}
+    try:
+        out = subprocess.run([python, "-c", PROBE, json.dumps(request)], capture_output=True,
+                             text=True, timeout=900)
+    except (FileNotFoundError, PermissionError) as exc:
+        raise RuntimeError(f"interpreter {python} cannot be run: {exc}") from None
+    if out.returncode != 0:
+        raise RuntimeError(f"interpreter {python} failed to report its packages:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def interpreter_mismatches(spec: EnvSpec, report: dict, patch_applied) -> list[str]:
+    """Every way the interpreter differs from the requirements file (empty: it matches)."""
+    problems = []
+    dists = report["dists"]
+    for name, version in pinned_requirements(spec.requirements).items():
+        found = dists.get(name)
+        if found is None:
+            problems.append(f"{name}=={version} is pinned but not installed")
+        elif not pin_matches(version, found):
+            problems.append(f"{name}=={version} is pinned but {found} is installed")
+    for module, error in report["imports"].items():
+        if error is not None:
+            problems.append(f"module {module} does not import ({error})")
+    for name in spec.remove:
+        if normalise(name) in dists:
+            problems.append(f"{name} is installed, but the file removes it ('# env: remove')")
+    for patch in spec.patches:
+        root = report["roots"].get(patched_top_level(patch))
+        if root is None:
+            problems.append(f"patch {patch.name}: package {patched_top_level(patch)} not found")
+        elif not patch_applied(patch, Path(root)):
+            problems.append(f"patch {patch.name} is not applied in {root}")
+    return problems
+
+
+def patch_is_applied(patch: Path, target: Path) -> bool:
+    """A patch is applied when reversing it would succeed (dry run: nothing changes)."""
+    cmd = ["patch", "-p1", "--reverse", "--dry-run", "--batch", "--force", "-s",
+           "-d", str(target), "-i", str(patch.resolve())]
+    return subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+def check_existing_interpreter(spec: EnvSpec, python: str, marker: Path, log: Path) -> None:
+    """Check `python` against the requirements file; write the marker only if it matches."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"checking existing interpreter {python} against {spec.requirements}\n")
+    report = probe_interpreter(python, spec)
+    problems = interpreter_mismatches(spec, report, patch_is_applied)
+    if problems:
+        message = (f"interpreter {python} does not match {spec.requirements}:\n  - "
+                   + "\n  - ".join(problems))
+        with log.open("a") as fh:
+            fh.write(message + "\n")
+        raise RuntimeError(message)
+    freeze = "".join(f"{n}=={v}\n" for n, v in sorted(report["dists"].items()))
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(f"# python {report['python']}\n# existing interpreter: {python}\n{freeze}")
+    os.replace(tmp, marker)
+    with log.open("a") as fh:
+        fh.write(f"matches: {len(report['dists'])} distributions recorded in {marker}\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("requirements", type=Path)
     parser.add_argument("--venv", type=Path, required=True)
     parser.add_argument("--marker", type=Path, required=True)
     parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument("--existing-python", default=None,
+                        help="check this interpreter against the file instead of building a venv")
     args = parser.parse_args(argv)
     repo_root = Path(__file__).resolve().parent.parent
     spec = parse_env_spec(args.requirements, repo_root)
-    build_env(spec, args.venv, args.marker, args.log)
+    if args.existing_python:
+        check_existing_interpreter(spec, args.existing_python, args.marker, args.log)
+    else:
+        build_env(spec, args.venv, args.marker, args.log)
 
 
 if __name__ == "__main__":

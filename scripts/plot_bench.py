@@ -107,6 +107,65 @@ def plot_throughput(table: pd.DataFrame, out: Path) -> None:
     save(grid.figure, out)
 
 
+def deepest(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each (body, drafter, temperature) series at its deepest n."""
+    spec = intervals[intervals["n"] > 0]
+    depth = spec.groupby(["body", "drafter", "temperature"])["n"].transform("max")
+    return spec[spec["n"] == depth]
+
+
+def positions_of(part: pd.DataFrame) -> pd.DataFrame:
+    part = part[part["statistic"].str.fullmatch(r"a\d+")].copy()
+    part["position"] = part["statistic"].str[1:].astype(int)
+    return part
+
+
+def plot_acceptance_intervals(intervals: pd.DataFrame, out: Path) -> None:
+    """Per-position acceptance at each series' deepest n, one panel per temperature, with the
+    95 % interval over prompts (scripts/bench_stats.py)."""
+    data = positions_of(deepest(intervals))
+    temps = sorted(data["temperature"].unique()) or [0.7]
+    fig, axes = plt.subplots(1, len(temps), figsize=(5.5 * len(temps), 4), squeeze=False)
+    for ax, t in zip(axes[0], temps):
+        part = data[data["temperature"] == t]
+        for (body, drafter), g in part.groupby(["body", "drafter"]):
+            g = g.sort_values("position")
+            ax.errorbar(g["position"], g["estimate"],
+                        yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]], marker="o",
+                        capsize=3, label=f"{drafter} drafter on {body} body")
+        ax.set(xlabel="draft position k", ylabel="a_k (accepted at k / drafts)", ylim=(0, 1),
+               title=f"T = {t:g}")
+        ax.legend(fontsize=7)
+    fig.suptitle("Per-position acceptance at the deepest n, 95 % intervals over prompts")
+    save(fig, out)
+
+
+def plot_mechanism(intervals: pd.DataFrame, kl: dict[str, float], drafter: str, out: Path) -> None:
+    """The drafter trained on the vanilla body, served on bodies shifted by more and more
+    abliteration: per-position acceptance (95 % intervals) against the body's measured KL."""
+    data = positions_of(deepest(intervals))
+    data = data[(data["drafter"] == drafter) & data["body"].isin(kl)]
+    data = data.assign(kl=data["body"].map(kl))
+    temps = sorted(data["temperature"].unique()) or [0.7]
+    fig, axes = plt.subplots(1, len(temps), figsize=(5.5 * len(temps), 4), squeeze=False)
+    for ax, t in zip(axes[0], temps):
+        part = data[data["temperature"] == t]
+        for k, g in part.groupby("position"):
+            g = g.sort_values("kl")
+            ax.errorbar(g["kl"], g["estimate"], yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]],
+                        marker="o", capsize=3, label=f"a_{k}")
+        for body, g in part.groupby("body"):
+            a = g.set_index("position")["estimate"]
+            if len(a) > 1 and a.iloc[0] > 0:
+                ax.annotate(f"{body}\na_{a.index[-1]}/a_0={a.iloc[-1] / a.iloc[0]:.2f}",
+                            (g["kl"].iloc[0], a.max()), fontsize=6, ha="center", va="bottom")
+        ax.set(xlabel="KL(vanilla || body), first token, held-out prompts", ylim=(0, 1.05),
+               ylabel="a_k", title=f"{drafter} drafter, T = {t:g}")
+        ax.legend(fontsize=7)
+    fig.suptitle("Mechanism: acceptance of the vanilla-trained drafter against the body shift")
+    save(fig, out)
+
+
 def save(fig, out: Path, dpi: int = 120) -> None:
     """Write a figure through a temporary file and a rename, then close it."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +177,17 @@ def save(fig, out: Path, dpi: int = 120) -> None:
 
 if __name__ == "__main__" and "snakemake" in globals():
     sm = snakemake  # noqa: F821
+    if sm.params.kind == "intervals":
+        plot_acceptance_intervals(pd.read_csv(sm.input.intervals), Path(sm.output[0]))
+        raise SystemExit(0)
+    if sm.params.kind == "mechanism":
+        import json
+
+        shifts = {Path(p).stem: json.loads(Path(p).read_text())["kl_mean"]
+                  for p in sm.input.shifts}
+        plot_mechanism(pd.read_csv(sm.input.intervals), {sm.params.vanilla_body: 0.0} | shifts,
+                       sm.params.drafter, Path(sm.output[0]))
+        raise SystemExit(0)
     table = pd.read_csv(sm.input.cells)
     if sm.params.kind == "acceptance":
         from claims import drawable_value, load_claims

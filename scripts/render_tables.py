@@ -27,6 +27,20 @@ def cells_table(cells_csv: Path, out: Path) -> None:
     render("Bench cells", table, notes, out)
 
 
+def intervals_table(csv: Path, out: Path) -> None:
+    table = pd.read_csv(csv)
+    render("Bench statistics with 95 % intervals over prompts", table,
+           ["Cluster bootstrap over prompts (each prompt's repeats kept together), 2,000 draws;"
+            " rates are ratios of summed counts. Only cells inside the fidelity gate."], out)
+
+
+def comparisons_table(csv: Path, out: Path) -> None:
+    table = pd.read_csv(csv)
+    render("Paired comparisons (same prompts, same seeds)", table,
+           ["difference: a minus b; ratio: a over b (throughput). 'separated': the 95 %"
+            " interval excludes 0 (ratio: 1); otherwise not separated at 95 %."], out)
+
+
 def quantization_table(reports: list[Path], out: Path) -> None:
     rows, notes = [], []
     for path in reports:
@@ -57,6 +71,10 @@ if __name__ == "__main__" and "snakemake" in globals():
     kind = sm.params.kind
     if kind == "cells":
         cells_table(Path(sm.input[0]), Path(sm.output[0]))
+    elif kind == "intervals":
+        intervals_table(Path(sm.input[0]), Path(sm.output[0]))
+    elif kind == "comparisons":
+        comparisons_table(Path(sm.input[0]), Path(sm.output[0]))
     elif kind == "quantization":
         quantization_table([Path(p) for p in sm.input], Path(sm.output[0]))
     else:

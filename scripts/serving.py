@@ -4,10 +4,18 @@ The bench cells and the response regeneration both talk to a server started here
 arguments, health checks and clean-up live in one place. The server always stops when the
 `with` block ends: on success, on an exception, on Ctrl-C and on SIGTERM (Snakemake's way of
 cancelling a job); its whole process group is killed so no engine worker outlives the job.
+
+GPU lock (`ServerSpec.gpu_lock`, a file path): a vLLM server spends ~100 s starting on an H100
+(imports, torch.compile, CUDA graphs) and then uses the GPU for a minute or two. With a lock,
+several jobs may start their servers at once, but a server serves only while it holds the
+lock (taken once it is healthy, released when it stops), so no two measurements or data jobs
+share the GPU; a starting server's own short GPU work (profiling, graph capture) can still
+overlap another job's, which the README states. Training takes the same lock (`flock`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -61,6 +69,7 @@ class ServerSpec:
     extra_args: list[str] = field(default_factory=list)
     startup_timeout_s: float = 600.0
     env: dict[str, str] = field(default_factory=dict)
+    gpu_lock: Path | None = None
 
     def command(self, port: int) -> list[str]:
         # `python -m ...api_server` rather than the `vllm` console script: the CPU build's
@@ -128,7 +137,9 @@ class VllmServer:
         self.port = port
         self.proc: subprocess.Popen | None = None
         self.startup_s: float | None = None
+        self.lock_wait_s: float = 0.0
         self._previous_sigterm = None
+        self._lock_fh = None
 
     @property
     def base_url(self) -> str:
@@ -152,10 +163,23 @@ class VllmServer:
         self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             self.wait_healthy()
+            self.take_gpu_lock()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def take_gpu_lock(self) -> None:
+        """Block until this job may use the GPU (see the module docstring)."""
+        if self.spec.gpu_lock is None:
+            return
+        Path(self.spec.gpu_lock).parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fh = open(self.spec.gpu_lock, "a")
+        started = time.monotonic()
+        log.info("waiting for the GPU lock %s", self.spec.gpu_lock)
+        fcntl.flock(self._lock_fh, fcntl.LOCK_EX)
+        self.lock_wait_s = time.monotonic() - started
+        log.info("GPU lock taken after %.0f s", self.lock_wait_s)
 
     def __exit__(self, *exc) -> None:
         self.stop()
@@ -199,6 +223,10 @@ class VllmServer:
                 self.proc.wait()
             except ProcessLookupError:
                 pass
+        if self._lock_fh is not None:
+            fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
@@ -217,6 +245,12 @@ def add_server_arguments(p) -> None:
     p.add_argument("--server-env-json", default="{}", help="environment for the server, e.g. its CPU threads")
     p.add_argument("--startup-timeout-s", type=float, default=900)
     p.add_argument("--server-log", type=Path, required=True)
+    add_gpu_lock_argument(p)
+
+
+def add_gpu_lock_argument(p) -> None:
+    p.add_argument("--gpu-lock", type=Path, default=None,
+                   help="serve only while holding this file lock (jobs that share a GPU)")
 
 
 def spec_from_arguments(python: str, model: Path, args, **overrides) -> ServerSpec:
@@ -224,5 +258,5 @@ def spec_from_arguments(python: str, model: Path, args, **overrides) -> ServerSp
     return ServerSpec(
         python=python, model=model, max_model_len=args.max_model_len,
         extra_args=json.loads(args.server_args_json), startup_timeout_s=args.startup_timeout_s,
-        env=json.loads(args.server_env_json), **overrides,
+        env=json.loads(args.server_env_json), gpu_lock=args.gpu_lock, **overrides,
     )

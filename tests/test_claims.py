@@ -51,7 +51,7 @@ def test_the_report_rule_draws_only_ledger_references():
 
 
 def cells(a, n=4, body="abliterated", drafter="vanilla", ok=True):
-    row = {"body": body, "drafter": drafter, "n": n, "rep": 1, "fidelity_ok": ok,
+    row = {"body": body, "drafter": drafter, "n": n, "rep": 1, "fidelity_ok": ok, "temperature": 0.7,
            "tok_s_aggregate": 50.0, "tok_s_per_prompt": 52.0, "acceptance_rate": 40.0}
     row |= {f"a{k}": v for k, v in enumerate(a)}
     return pd.DataFrame([row])
@@ -97,3 +97,11 @@ def test_smoke_erratum_lists_every_claim(smoke_run, claims):
     table = pd.read_csv(smoke_run / "report" / "erratum.csv")
     assert list(table["claim"]) == [c["id"] for c in claims]
     assert (table[table["status"] == "retracted"]["verdict"].str.startswith("retracted")).all()
+
+
+def test_only_the_seeds_temperature_is_compared(claims):
+    from claims import measured
+
+    at_zero = cells([0.9, 0.8, 0.7, 0.6]).assign(temperature=0.0)
+    c = claim(claims, "p30-finetuned-per-position")
+    assert measured(at_zero, {}, c["measures"]) is None

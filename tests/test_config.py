@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 from conftest import ROOT, dry_run_jobs, snakemake
 
-PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml"]
+PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml", "gpu.yaml"]
 
 
 def load(name):
@@ -27,17 +27,23 @@ def key_paths(obj, prefix=()):
             yield from key_paths(v, prefix + (k,))
 
 
-def test_gb10_differs_from_miniature_only_in_values():
+@pytest.mark.parametrize("name", ["gb10.yaml", "gpu.yaml"])
+def test_profile_differs_from_miniature_only_in_values(name):
     """Same keys outside `bodies`, `drafters` and the instruction source (entries whose keys
-    follow their source kind, each checked by the schema) and `server_env` (a mapping of
-    environment variables, which is a value)."""
-    mini, gb10 = load("config.yaml"), load("gb10.yaml")
-    for cfg in (mini, gb10):
+    follow their source kind, each checked by the schema), `server_env` (a mapping of
+    environment variables, which is a value), `interpreters` (a mapping of families to
+    interpreters, a value) and the optional bench keys (bench_serve_repeats; a series' own n)."""
+    mini, other = load("config.yaml"), load(name)
+    for cfg in (mini, other):
         cfg.pop("bodies")
         cfg.pop("drafters")
+        cfg.pop("interpreters", None)
         cfg["drafter_training"].pop("instructions")
         cfg["drafter_training"].pop("server_env")
-    assert set(key_paths(mini)) == set(key_paths(gb10))
+        cfg["bench"].pop("bench_serve_repeats", None)
+        cfg["bench"]["series"] = [{k: v for k, v in s.items() if k != "num_speculative_tokens"}
+                                  for s in cfg["bench"]["series"]]
+    assert set(key_paths(mini)) == set(key_paths(other))
 
 
 def write_config(tmp_path, cfg):
@@ -87,6 +93,45 @@ def test_gb10_builds_the_full_dag():
         assert jobs[rule] == 1, rule
     assert "extract_hidden_states" not in jobs
     assert jobs["aggregate_cells"] == 1
+
+
+def test_gpu_profile_builds_the_study_dag():
+    """config/gpu.yaml: the miniature's bodies at data scale, two abliteration strengths, the
+    CUDA vLLM for every data step and the bench, existing interpreters for every family."""
+    jobs = dry_run_jobs("--configfile", str(ROOT / "config" / "gpu.yaml"))
+    assert jobs["make_env"] == 3 and jobs["convert_gguf_body"] == 1
+    assert jobs["abliterate_body"] == 2  # strength 1.0 (the study's body) and 0.5
+    assert jobs["quantize_body"] == 3  # every served body is FP8, as the study serves it
+    for rule in ("synthesize_instructions", "train_drafter", "regenerate_responses",
+                 "extract_hidden_states_vllm"):
+        assert jobs[rule] == (1 if rule == "synthesize_instructions" else 2), rule
+    # n = 0 per body (3) + {vanilla on vanilla, vanilla and fine-tuned on abliterated} at
+    # n = 4 (3) + the mechanism body at n = 4 (1)
+    assert jobs["bench_cell"] == 7
+    assert jobs["plot_mechanism"] == 1 and jobs["bench_intervals"] == 1
+    cfg = load("gpu.yaml")
+    assert set(cfg["interpreters"]) == {"hf", "quantize", "vllm"}
+    assert cfg["bench"]["temperatures"] == [0.7, 0.0]
+
+
+def test_existing_interpreter_is_checked_not_built(tmp_path):
+    """The make_env job of an env with an `interpreters` entry checks that Python and names
+    every mismatch; no venv is built. Here: the test's own Python against vllm-cuda.txt."""
+    import sys
+
+    cfg = load("smoke.yaml")
+    cfg["interpreters"] = {"vllm": sys.executable}
+    cfg["envs"]["vllm"] = "vllm-cuda"
+    cfg["drafter_training"]["hidden_states"]["engine"] = "vllm"
+    path = write_config(tmp_path, cfg)
+    proc = snakemake("--configfile", str(path), "results/envs/vllm-cuda.freeze.txt",
+                     "--forcerun", "make_env", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert f"interpreter {sys.executable} does not match" in out
+    assert "vllm==0.24.0 is pinned but not installed" in out
+    assert "module vllm does not import" in out
+    assert not (ROOT / "results" / "envs" / "vllm-cuda").exists()
 
 
 def test_bench_drafter_must_be_configured(tmp_path):

@@ -35,14 +35,14 @@ def test_broken_sampler_fails_the_gate(smoke_run, tmp_path):
          "--drafter", str(smoke_run / "drafters" / "vanilla"), "--drafter-name", "broken",
          "--method", "eagle3", "--num-speculative-tokens", "2",
          "--prompts", bench["prompts"], "--num-prompts", str(bench["num_prompts"]),
-         "--temperature", str(bench["temperature"]), "--max-tokens", str(bench["max_tokens"]),
+         "--temperatures", str(bench["temperatures"][0]), "--max-tokens", str(bench["max_tokens"]),
          "--max-model-len", str(server["max_model_len"]),
          "--server-args-json", json.dumps(server_args),
          "--reps", "1", "--out", str(out), "--server-log", str(tmp_path / "server.log")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    baseline = sorted((smoke_run / "bench" / "vanilla" / "none" / "n0").glob("rep*.json"))
+    baseline = sorted((smoke_run / "bench" / "vanilla" / "none" / "n0").glob("T*/rep*.json"))
     table = judge_fidelity(load_cells([*baseline, out]), bench["fidelity_max_delta_logprob"])
     broken = table[table["drafter"] == "broken"].iloc[0]
     assert not bool(broken["fidelity_ok"]), broken[["mean_logprob", "reference_logprob"]]

@@ -104,3 +104,72 @@ def test_every_env_file_parses_and_pins_exactly(path):
         line = line.split("#")[0].strip()
         if line and not line.startswith("-"):
             assert "==" in line, f"{path.name}: '{line}' is not pinned with =="
+
+
+# --- an existing interpreter instead of a venv ----------------------------------------------
+
+
+def test_existing_interpreter_that_matches_writes_its_freeze(tmp_path):
+    version = make_env.subprocess.run(
+        [make_env.sys.executable, "-c", "import pytest; print(pytest.__version__)"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    req = write(tmp_path / "envs" / "x.txt", f"pytest=={version}\n# env: import pytest json\n")
+    marker = tmp_path / "x.freeze.txt"
+    make_env.main([str(req), "--venv", str(tmp_path / "unused"), "--marker", str(marker),
+                   "--log", str(tmp_path / "x.log"), "--existing-python", make_env.sys.executable])
+    text = marker.read_text()
+    assert f"\npytest=={version}\n" in text and "# existing interpreter: " in text
+    assert not (tmp_path / "unused").exists()
+
+
+def test_existing_interpreter_refuses_every_mismatch_by_name(tmp_path):
+    req = write(
+        tmp_path / "envs" / "x.txt",
+        "pytest==0.0.1\nno-such-dist-for-this-test==1.0\n# env: import json no_such_module_xyz\n"
+        "# env: remove pytest\n",
+    )
+    spec = make_env.parse_env_spec(req, tmp_path)
+    marker = tmp_path / "x.freeze.txt"
+    with pytest.raises(RuntimeError) as err:
+        make_env.check_existing_interpreter(spec, make_env.sys.executable, marker,
+                                            tmp_path / "x.log")
+    message = str(err.value)
+    assert "pytest==0.0.1 is pinned but" in message and "is installed" in message
+    assert "no-such-dist-for-this-test==1.0 is pinned but not installed" in message
+    assert "module no_such_module_xyz does not import (ModuleNotFoundError" in message
+    assert "pytest is installed, but the file removes it" in message
+    assert "module json" not in message
+    assert not marker.exists()
+    assert "no_such_module_xyz" in (tmp_path / "x.log").read_text()
+
+
+def test_existing_interpreter_needs_each_patch_applied(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    write(site / "fakepkg_for_patch_test" / "__init__.py", "x = 1\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    write(tmp_path / "envs" / "patches" / "fix.patch",
+          "--- a/fakepkg_for_patch_test/__init__.py\n+++ b/fakepkg_for_patch_test/__init__.py\n"
+          "@@ -1 +1 @@\n-x = 1\n+x = 3\n")
+    req = write(tmp_path / "envs" / "x.txt", "# env: patch envs/patches/fix.patch\n")
+    spec = make_env.parse_env_spec(req, tmp_path)
+    marker = tmp_path / "x.freeze.txt"
+    with pytest.raises(RuntimeError, match=r"patch fix.patch is not applied in .*site"):
+        make_env.check_existing_interpreter(spec, make_env.sys.executable, marker, tmp_path / "l")
+    (site / "fakepkg_for_patch_test" / "__init__.py").write_text("x = 3\n")
+    make_env.check_existing_interpreter(spec, make_env.sys.executable, marker, tmp_path / "l")
+    assert marker.exists()
+
+
+def test_existing_interpreter_that_cannot_run_is_named(tmp_path):
+    req = write(tmp_path / "envs" / "x.txt", "pkg==1\n")
+    spec = make_env.parse_env_spec(req, tmp_path)
+    with pytest.raises(RuntimeError, match=r"interpreter /no/such/python cannot be run"):
+        make_env.check_existing_interpreter(spec, "/no/such/python", tmp_path / "m", tmp_path / "l")
+
+
+@pytest.mark.parametrize("pinned, found, ok", [
+    ("2.11.0", "2.11.0+cu130", True), ("2.11.0", "2.11.1", False), ("0.9.0", "0.9.0", True),
+    ("2.11.0+cu130", "2.11.0+cpu", False),
+])
+def test_pins_compare_as_pip_does(pinned, found, ok):
+    assert make_env.pin_matches(pinned, found) is ok

