@@ -86,11 +86,18 @@ def run_vllm_cli(argv: list[str]) -> None:
     from vllm.entrypoints.cli.main import main as vllm_main
 
     saved = sys.argv
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     sys.argv = ["vllm", *argv]
     try:
         vllm_main()
     finally:
         sys.argv = saved
+        # vllm 0.24's CLI reconfigures logging: our progress lines vanished after the first
+        # `vllm bench serve` on the H100 (logs/gpu/bench_cell/*.log); put ours back
+        root.handlers[:], root.level = handlers, level
+        for name in ("bench_cell", "serving"):
+            logging.getLogger(name).disabled = False
 
 
 def request_latencies(result: dict) -> list[float]:

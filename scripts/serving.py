@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -160,7 +161,8 @@ class VllmServer:
             cmd, stdout=self._log_fh, stderr=subprocess.STDOUT, start_new_session=True,
             env=server_environment(self.spec.env),
         )
-        self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+        if threading.current_thread() is threading.main_thread():  # signals: main thread only
+            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             self.wait_healthy()
             self.take_gpu_lock()

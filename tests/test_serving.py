@@ -84,3 +84,50 @@ def test_a_server_error_ends_the_script_with_status_3(caplog):
     assert exit_info.value.code == 3
     assert "died: tail of the log" in caplog.text
     assert serving.exit_on_server_error(lambda a, b: a + b, 1, 2, log=log) == 3
+
+
+HEALTHY_SERVER = """
+import http.server, sys
+port = int(sys.argv[sys.argv.index("--port") + 1])
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), Health).serve_forever()
+"""
+
+
+def test_a_healthy_server_serves_only_while_it_holds_the_gpu_lock(tmp_path):
+    """Servers may start side by side, but one serves (measures) at a time: `with` is entered
+    only once the lock is free, and the lock is released when the server has stopped."""
+    import fcntl
+    import threading
+
+    lock = tmp_path / "gpu.lock"
+    spec = serving.ServerSpec(python=fake_python(tmp_path, HEALTHY_SERVER), model=tmp_path,
+                              startup_timeout_s=30, gpu_lock=lock)
+    entered = threading.Event()
+    release = threading.Event()
+    server = serving.VllmServer(spec, tmp_path / "server.log")
+
+    def serve():
+        with server:
+            entered.set()
+            release.wait(30)
+
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another job is using the GPU
+        worker = threading.Thread(target=serve)
+        worker.start()
+        assert not entered.wait(3), "served while another job held the GPU lock"
+        assert server.proc is not None and server.proc.poll() is None  # started meanwhile
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert entered.wait(10) and server.lock_wait_s > 0.5
+    with open(lock, "a") as probe:  # held by the serving job now
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        release.set()
+        worker.join(30)
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once it stopped
+    assert server.proc.poll() is not None
