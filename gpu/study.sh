@@ -8,7 +8,11 @@
 #   gpu/study.sh start ARGS...    Snakemake with the gpu profile in the background (setsid), so
 #                                 that it outlives the call; ARGS: targets or options
 #   gpu/study.sh wait SECONDS     follow it until it ends or SECONDS pass; progress on stdout
-#   gpu/study.sh collect          copy what the report and the next part need into $OUT
+#   gpu/study.sh collect [drafters]  copy results (and the drafters) into $OUT, in 15 MB parts
+#
+# Run the DAG in two parts: `start results/gpu/training/finetuned.csv` (data and drafters),
+# then `start all` (the bench and the report). Started together, the no-speculation cells took
+# the GPU before the data jobs (reports/gpu-study/README.md).
 #
 # The launchers are the `interpreters` that config/gpu.yaml names; make_env checks each against
 # its envs/NAME.txt before any rule uses it.

@@ -143,7 +143,9 @@ def script_sources(name):
 
 def build_env(requirements, venv, marker, log, existing_python=""):
     args = [requirements, "--venv", venv, "--marker", marker, "--log", log]
-    make_env.main(args + (["--existing-python", existing_python] if existing_python else []))
+    make_env.main(
+        args + (["--existing-python", existing_python] if existing_python else [])
+    )
 
 
 def env_patches(wildcards):

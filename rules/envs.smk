@@ -23,5 +23,9 @@ rule make_env:
         existing_python=existing_interpreter,
     run:
         build_env(
-            input.requirements, params.venv, output[0], log[0], params.existing_python
+            input.requirements,
+            params.venv,
+            output[0],
+            log[0],
+            params.existing_python,
         )

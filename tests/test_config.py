@@ -32,12 +32,14 @@ def test_profile_differs_from_miniature_only_in_values(name):
     """Same keys outside `bodies`, `drafters` and the instruction source (entries whose keys
     follow their source kind, each checked by the schema), `server_env` (a mapping of
     environment variables, which is a value), `interpreters` (a mapping of families to
-    interpreters, a value) and the optional bench keys (bench_serve_repeats; a series' own n)."""
+    interpreters, a value) and the optional keys (bench_serve_repeats; a series' own n; the
+    GPU lock)."""
     mini, other = load("config.yaml"), load(name)
     for cfg in (mini, other):
         cfg.pop("bodies")
         cfg.pop("drafters")
         cfg.pop("interpreters", None)
+        cfg["resources"].pop("gpu_lock", None)
         cfg["drafter_training"].pop("instructions")
         cfg["drafter_training"].pop("server_env")
         cfg["bench"].pop("bench_serve_repeats", None)
@@ -124,8 +126,7 @@ def test_existing_interpreter_is_checked_not_built(tmp_path):
     cfg["envs"]["vllm"] = "vllm-cuda"
     cfg["drafter_training"]["hidden_states"]["engine"] = "vllm"
     path = write_config(tmp_path, cfg)
-    proc = snakemake("--configfile", str(path), "results/envs/vllm-cuda.freeze.txt",
-                     "--forcerun", "make_env", check=False)
+    proc = snakemake("results/envs/vllm-cuda.freeze.txt", "--configfile", str(path), check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert f"interpreter {sys.executable} does not match" in out
