@@ -19,6 +19,7 @@ from pathlib import Path
 
 import atomic_io
 import pandas as pd
+from bench_stats import position_columns
 
 COLUMNS = [
     "body", "drafter", "method", "n", "rep", "seed", "temperature", "max_tokens",
@@ -61,7 +62,7 @@ def prompt_rows(record: dict) -> list[dict]:
 def load_prompts(paths: list[Path]) -> pd.DataFrame:
     rows = [row for p in paths for row in prompt_rows(json.loads(Path(p).read_text()))]
     df = pd.DataFrame(rows)
-    counts = [c for c in df.columns if c.startswith("accepted_") and c[9:].isdigit()]
+    counts = position_columns(df)
     df[counts] = df[counts].fillna(0).astype(int)
     return df
 
@@ -110,8 +111,7 @@ def judge_fidelity(df: pd.DataFrame, max_delta_logprob: float) -> pd.DataFrame:
     df["reference_logprob"] = [baseline.get(k, float("nan")) for k in keys]
     df["delta_logprob"] = df["mean_logprob"] - df["reference_logprob"]
     df["fidelity_ok"] = df["delta_logprob"].abs() <= max_delta_logprob
-    if "counter_problems" in df.columns:
-        df["counters_ok"] = df["counter_problems"].fillna("") == ""
+    df["counters_ok"] = df["counter_problems"].fillna("") == ""
     return df.sort_values(["body", "drafter", "n", "temperature", "rep"]).reset_index(drop=True)
 
 
@@ -124,7 +124,7 @@ def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
     atomic_io.write_text_atomically(Path(snakemake.output.table), table.to_csv(index=False))
     atomic_io.write_text_atomically(Path(snakemake.output.prompts), prompts.to_csv(index=False))
     bad = table[~table["fidelity_ok"]]
-    broken = table[~table.get("counters_ok", pd.Series(True, index=table.index)).astype(bool)]
+    broken = table[~table["counters_ok"]]
     with open(snakemake.log[0], "w") as fh:
         fh.write(table.to_string() + "\n")
         for _, row in bad.iterrows():

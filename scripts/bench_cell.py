@@ -9,8 +9,9 @@ Per (temperature, repeat), with the repeat's seed:
    deltas around the request, since vLLM reports no per-request counters), the sampled token
    ids, their target log-probs and the latency. `vllm bench serve` keeps neither log-probs nor
    per-request counters, so this pass is ours. Rates are derived from these counts later, with
-   intervals over prompts; the counts are checked (sum over positions = accepted tokens, counts
-   non-increasing with position) and a violation is recorded for the aggregation to fail.
+   intervals over prompts; each prompt's counts are checked (sum over positions = accepted
+   tokens, counts non-increasing with position) and a violation is recorded for the aggregation
+   to fail (the sums over prompts then hold too).
 
 Speculative decoding must leave the output distribution unchanged: the mean target log-prob of
 the sampled tokens must match the no-speculation cell's, and at T = 0 the tokens must match it
@@ -399,10 +400,8 @@ def run_cell(args: argparse.Namespace) -> None:
             rows = per_prompt_pass(server.base_url, server.metrics, prompts, temperature,
                                    args.max_tokens, seed)
             totals = pass_totals(rows)
-            problems = counter_problems(totals, args.num_speculative_tokens) + [
-                f"prompt {r['prompt_index']}: {p}" for r in rows
-                for p in counter_problems(r, args.num_speculative_tokens)
-            ]
+            problems = [f"prompt {r['prompt_index']}: {p}" for r in rows
+                        for p in counter_problems(r, args.num_speculative_tokens)]
             record = {
                 "cell": {
                     "body": args.body_name, "drafter": args.drafter_name, "method": args.method,

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import atomic_io
 
 DIRECTIVE_PREFIX = "# env:"
 GIB = 1024**3
@@ -175,9 +176,7 @@ def build_env(spec: EnvSpec, venv: Path, marker: Path, log: Path) -> None:
     freeze = subprocess.run(
         [py, "-m", "pip", "freeze"], check=True, capture_output=True, text=True
     ).stdout
-    tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(f"# python {sys.version.split()[0]}\n{freeze}")
-    os.replace(tmp, marker)
+    atomic_io.write_text_atomically(marker, f"# python {sys.version.split()[0]}\n{freeze}")
 
 
 # --- an existing interpreter ------------------------------------------------------------
@@ -212,13 +211,13 @@ def normalise(name: str) -> str:
 # Run inside the interpreter under test: its distributions, which modules import (with the
 # error when one does not), and where each patched package lives.
 PROBE = r"""
-import importlib, importlib.metadata as md, importlib.util, json, sys, traceback
+import importlib, importlib.metadata as md, importlib.util, json, sys
 request = json.loads(sys.argv[1])
 dists = {}
 for d in md.distributions():
-    name = d.metadata["Name"]
-    if name and name.lower().replace("_", "-").replace(".", "-") not in dists:
-        dists[name.lower().replace("_", "-").replace(".", "-")] = d.version
+    name = (d.metadata["Name"] or "").lower().replace("_", "-").replace(".", "-")
+    if name:
+        dists.setdefault(name, d.version)  # the first on sys.path wins, as for imports
 imports = {}
 for module in request["imports"]:
     try:
@@ -301,9 +300,8 @@ def check_existing_interpreter(spec: EnvSpec, python: str, marker: Path, log: Pa
             fh.write(message + "\n")
         raise RuntimeError(message)
     freeze = "".join(f"{n}=={v}\n" for n, v in sorted(report["dists"].items()))
-    tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(f"# python {report['python']}\n# existing interpreter: {python}\n{freeze}")
-    os.replace(tmp, marker)
+    atomic_io.write_text_atomically(
+        marker, f"# python {report['python']}\n# existing interpreter: {python}\n{freeze}")
     with log.open("a") as fh:
         fh.write(f"matches: {len(report['dists'])} distributions recorded in {marker}\n")
 

@@ -21,12 +21,18 @@ def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return table[table["fidelity_ok"].astype(bool)], excluded
 
 
+def deepest(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each (body, drafter, temperature) series at its deepest n."""
+    spec = table[table["n"] > 0]
+    depth = spec.groupby(["body", "drafter", "temperature"])["n"].transform("max")
+    return spec[spec["n"] == depth]
+
+
 def acceptance_long(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (cell repeat, position k) with a_k, for the deepest n of each drafter."""
-    spec = table[table["n"] > 0]
-    deepest = spec[spec["n"] == spec.groupby(["body", "drafter"])["n"].transform("max")]
-    cols = [c for c in deepest.columns if c.startswith("a") and c[1:].isdigit()]
-    long = deepest.melt(id_vars=["body", "drafter", "n", "rep"], value_vars=cols,
+    rows = deepest(table)
+    cols = [c for c in rows.columns if c.startswith("a") and c[1:].isdigit()]
+    long = rows.melt(id_vars=["body", "drafter", "n", "rep"], value_vars=cols,
                         var_name="position", value_name="acceptance").dropna()
     long["position"] = long["position"].str[1:].astype(int)
     long["series"] = long["drafter"] + " drafter on " + long["body"] + " body"
@@ -105,13 +111,6 @@ def plot_throughput(table: pd.DataFrame, out: Path) -> None:
         grid.figure.text(0.01, -0.04, "excluded (fidelity gate): " + ", ".join(excluded),
                          fontsize=7)
     save(grid.figure, out)
-
-
-def deepest(intervals: pd.DataFrame) -> pd.DataFrame:
-    """Rows of each (body, drafter, temperature) series at its deepest n."""
-    spec = intervals[intervals["n"] > 0]
-    depth = spec.groupby(["body", "drafter", "temperature"])["n"].transform("max")
-    return spec[spec["n"] == depth]
 
 
 def positions_of(part: pd.DataFrame) -> pd.DataFrame:
