@@ -9,10 +9,15 @@
 #                                 that it outlives the call; ARGS: targets or options
 #   gpu/study.sh wait SECONDS     follow it until it ends or SECONDS pass; progress on stdout
 #   gpu/study.sh collect [drafters]  copy results (and the drafters) into $OUT, in 15 MB parts
+#   gpu/study.sh restore          unpack what `collect drafters` brought back from an earlier
+#                                 machine (carried in as results.tgz.part* / drafters.tgz.part*)
+#   gpu/study.sh bench            the bench part on a machine where the data part ran earlier:
+#                                 rebuild the bodies, then `all` with the data rules disallowed
 #
-# Run the DAG in two parts: `start results/gpu/training/finetuned.csv` (data and drafters),
-# then `start all` (the bench and the report). Started together, the no-speculation cells took
-# the GPU before the data jobs (reports/gpu-study/README.md).
+# Run the DAG in two parts: `start $(gpu/study.sh data-targets)` (data, drafters and their
+# validation rows), then `start all` on the same machine or, on the next one, `restore` and
+# `bench`. Started together, the no-speculation cells took the GPU before the data jobs
+# (reports/gpu-study/README.md).
 #
 # The launchers are the `interpreters` that config/gpu.yaml names; make_env checks each against
 # its envs/NAME.txt before any rule uses it.
@@ -23,6 +28,10 @@ STATE=/tmp/study
 PYTHON=$(command -v python3)
 SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile config/gpu.yaml --cores 16
            --resources gpu=3 mem_mb=120000 --keep-going --rerun-incomplete --printshellcmds)
+# Rules of the data part: on a later machine their carried outputs are used as they are
+# (Snakemake's --allowed-rules), since hidden states and datasets do not travel.
+DATA_RULES="synthesize_instructions regenerate_responses prepare_data extract_hidden_states_vllm
+  extract_hidden_states validation_prompts train_drafter"
 mkdir -p "$STATE"
 
 launcher() { # family: a python that sees only its family's site folder beside the machine's
@@ -69,10 +78,39 @@ wait)
   grep -E 'Error in rule|Exiting because|steps \(100%\) done|MissingInput' "$STATE/snakemake.log" \
     | tail -5 || true
   tail -n 5 "$STATE/snakemake.log" ;;
+data-targets)
+  echo results/gpu/training/vanilla.csv results/gpu/training/finetuned.csv \
+    results/gpu/drafter_data/vanilla/validation_prompts.jsonl \
+    results/gpu/drafter_data/abliterated/validation_prompts.jsonl ;;
+restore)
+  for name in results drafters; do
+    if ls "$CARRY/$name.tgz.part"* >/dev/null 2>&1; then
+      cat "$CARRY/$name.tgz.part"* | tar -xz results logs benchmarks 2>/dev/null \
+        || cat "$CARRY/$name.tgz.part"* | tar -xz results
+    fi
+  done
+  ls results/gpu results/gpu/drafters ;;
+bench)
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  export PYTHONUNBUFFERED=1
+  allowed=$("${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -vwE "$(echo $DATA_RULES | tr ' ' '|')" \
+    | tr '\n' ' ')
+  # 1. the bodies (deterministic: `collect` lists their digests on each machine); 2. the rest.
+  # The carried drafters are then inputs, not outputs, so the rebuilt bodies do not retrain
+  # them; carried bench cells would be measured again (they are older than the bodies).
+  cmd1="${SNAKEMAKE[*]} all --until quantize_body --allowed-rules $allowed"
+  cmd2="${SNAKEMAKE[*]} all --allowed-rules $allowed"
+  echo "$(date -u +%FT%TZ) $cmd1 && $cmd2" >> "$STATE/commands.txt"
+  setsid nohup bash -c "$cmd1 && $cmd2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pid"
+  echo "started the bench part (pid $(cat "$STATE/pid"))" ;;
 collect)
   # Everything except the models, hidden states and training data (GBs, rebuilt by the rules),
   # in parts of at most 15 MB (the device tool brings back 8 files of 16 MB).
   mkdir -p "$STATE/samples"
+  # the bodies do not travel: their digests show that the next machine rebuilt the same ones
+  sha256sum results/gpu/models/*/*.safetensors > "$STATE/model_digests.$(date -u +%H%M).txt" \
+    2>/dev/null || true
   for f in results/gpu/drafter_data/instructions.jsonl results/gpu/drafter_data/*/responses.jsonl; do
     [ -f "$f" ] && head -n 200 "$f" > "$STATE/samples/$(echo "$f" | tr '/' '_')"
   done

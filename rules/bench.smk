@@ -85,3 +85,70 @@ rule bench_intervals:
         mem_mb=2000,
     script:
         "../scripts/bench_stats.py"
+
+
+# Serving against training (README, "Serving reproduces training"): each trained drafter on its
+# own verifier, at T = 0, on the rows its trainer validated on; then vLLM's per-position
+# acceptance beside the trainer's validation accuracy.
+rule serving_check:
+    input:
+        code=script_sources("bench_cell"),
+        env=env_marker("vllm"),
+        body=verifier_served_body,
+        drafter=f"{RESULTS}/drafters/{{drafter}}",
+        prompts=verifier_validation_prompts,
+    output:
+        f"{RESULTS}/serving_check/{{drafter}}.json",
+    log:
+        server=f"logs/{PROFILE}/serving_check/{{drafter}}.server.log",
+        bench=f"logs/{PROFILE}/serving_check/{{drafter}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/serving_check/{{drafter}}.tsv"
+    wildcard_constraints:
+        drafter=drafters_from("trained"),
+    conda:
+        conda_env("vllm")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+        gpu=config["resources"]["gpus_per_server"],
+    params:
+        python=env_python("vllm"),
+        body_name=lambda wildcards: config["drafters"][wildcards.drafter]["verifier"],
+        drafter_args=bench_drafter_args,
+        n=serving_check_setting("num_speculative_tokens"),
+        num_prompts=serving_check_setting("num_prompts"),
+        max_tokens=serving_check_setting("max_tokens"),
+        max_model_len=config["server"]["max_model_len"],
+        startup_timeout=config["server"]["startup_timeout_s"],
+        server_args=server_args_json(),
+        gpu_lock=gpu_lock_args(),
+    shell:
+        "{params.python} scripts/bench_cell.py --body {input.body}"
+        " --body-name {params.body_name} {params.drafter_args}"
+        " --num-speculative-tokens {params.n} --prompts {input.prompts}"
+        " --num-prompts {params.num_prompts} --temperatures 0 --max-tokens {params.max_tokens}"
+        " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout}"
+        " --server-args-json {params.server_args:q} --reps 0 --bench-serve-reps"
+        " --out {output} {params.gpu_lock} --server-log {log.server} > {log.bench} 2>&1"
+
+
+rule serving_vs_training:
+    input:
+        checks=expand(f"{RESULTS}/serving_check/{{drafter}}.json", drafter=trained_drafters()),
+        training=expand(f"{RESULTS}/training/{{drafter}}.csv", drafter=trained_drafters()),
+    output:
+        f"{RESULTS}/bench/serving_vs_training.csv",
+    log:
+        f"logs/{PROFILE}/serving_vs_training.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/serving_vs_training.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        drafters=trained_drafters(),
+    script:
+        "../scripts/serving_vs_training.py"

@@ -420,6 +420,25 @@ def served_body(body):
     return body_dir(body)
 
 
+def verifier_served_body(wildcards):
+    """The served checkpoint of the body a drafter was trained for."""
+    return served_body(config["drafters"][wildcards.drafter]["verifier"])
+
+
+def verifier_validation_prompts(wildcards):
+    body = config["drafters"][wildcards.drafter]["verifier"]
+    return f"{RESULTS}/drafter_data/{body}/validation_prompts.jsonl"
+
+
+def serving_check_setting(key):
+    return lambda wildcards: config["serving_check"][key]
+
+
+def serving_check_enabled():
+    """The serving check runs when the config asks for it and a drafter is trained here."""
+    return bool(config.get("serving_check")) and bool(trained_drafters())
+
+
 def served_body_dir(wildcards):
     return served_body(wildcards.body)
 
@@ -493,6 +512,8 @@ def report_items():
         items.append(f"{RESULTS}/report/body_shift.html")
     if trained_drafters():
         items.append(f"{RESULTS}/report/training_curves.png")
+    if serving_check_enabled():
+        items.append(f"{RESULTS}/report/serving_vs_training.html")
     return items
 
 

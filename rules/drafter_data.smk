@@ -102,6 +102,36 @@ rule prepare_data:
         " --out {output} > {log} 2>&1"
 
 
+
+# The rows the trainer holds out for validation, as prompts: the serving check (rules/bench.smk)
+# serves them to compare vLLM's acceptance with the trainer's validation accuracy.
+rule validation_prompts:
+    input:
+        code=script_sources("validation_prompts"),
+        env=env_marker("vllm"),
+        dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
+        responses=f"{RESULTS}/drafter_data/{{body}}/responses.jsonl",
+        instructions=f"{RESULTS}/drafter_data/instructions.jsonl",
+    output:
+        f"{RESULTS}/drafter_data/{{body}}/validation_prompts.jsonl",
+    log:
+        f"logs/{PROFILE}/validation_prompts/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/validation_prompts/{{body}}.tsv"
+    conda:
+        conda_env("vllm")
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        python=env_python("vllm"),
+        ratio=config["drafter_training"]["train"]["train_data_ratio"],
+    shell:
+        "{params.python} scripts/validation_prompts.py --dataset {input.dataset}"
+        " --responses {input.responses} --instructions {input.instructions}"
+        " --train-data-ratio {params.ratio} --out {output} > {log} 2>&1"
+
+
 # Hidden states: vLLM's own extraction on a GPU (speculators' path), or the same files from
 # Hugging Face forward hooks on any device (vLLM's CPU build crashes in the extraction connector).
 if TRAINING["hidden_states"]["engine"] == "vllm":

@@ -303,3 +303,27 @@ rule table_comparisons:
         kind="comparisons",
     script:
         "../scripts/render_tables.py"
+
+
+rule table_serving_vs_training:
+    input:
+        f"{RESULTS}/bench/serving_vs_training.csv",
+    output:
+        report(
+            f"{RESULTS}/report/serving_vs_training.html",
+            caption="../reports/serving_vs_training.rst",
+            category="Tables",
+        ),
+    log:
+        f"logs/{PROFILE}/table_serving_vs_training.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/table_serving_vs_training.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kind="serving_vs_training",
+    script:
+        "../scripts/render_tables.py"

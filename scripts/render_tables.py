@@ -41,6 +41,17 @@ def comparisons_table(csv: Path, out: Path) -> None:
             " interval excludes 0 (ratio: 1); otherwise not separated at 95 %."], out)
 
 
+def serving_vs_training_table(csv: Path, out: Path) -> None:
+    table = pd.read_csv(csv)
+    gaps = int(table["full_flag"].str.startswith("GAP").sum()
+               + table["cond_flag"].str.startswith("GAP").sum())
+    render("Serving against training, per position (T = 0, validation rows)", table,
+           [f"{gaps} offline value(s) outside vLLM's 95 % interval over prompts."
+            " vLLM: a_k = accepted at position k / drafts, cond = a_k / a_(k-1), greedy."
+            " Offline: speculators' last validation epoch, teacher-forced on the regenerated"
+            " (sampled) responses of the same rows."], out)
+
+
 def quantization_table(reports: list[Path], out: Path) -> None:
     rows, notes = [], []
     for path in reports:
@@ -75,6 +86,8 @@ if __name__ == "__main__" and "snakemake" in globals():
         intervals_table(Path(sm.input[0]), Path(sm.output[0]))
     elif kind == "comparisons":
         comparisons_table(Path(sm.input[0]), Path(sm.output[0]))
+    elif kind == "serving_vs_training":
+        serving_vs_training_table(Path(sm.input[0]), Path(sm.output[0]))
     elif kind == "quantization":
         quantization_table([Path(p) for p in sm.input], Path(sm.output[0]))
     else:

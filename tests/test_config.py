@@ -33,12 +33,13 @@ def test_profile_differs_from_miniature_only_in_values(name):
     follow their source kind, each checked by the schema), `server_env` (a mapping of
     environment variables, which is a value), `interpreters` (a mapping of families to
     interpreters, a value) and the optional keys (bench_serve_repeats; a series' own n; the
-    GPU lock)."""
+    GPU lock; the serving check)."""
     mini, other = load("config.yaml"), load(name)
     for cfg in (mini, other):
         cfg.pop("bodies")
         cfg.pop("drafters")
         cfg.pop("interpreters", None)
+        cfg.pop("serving_check", None)
         cfg["resources"].pop("gpu_lock", None)
         cfg["drafter_training"].pop("instructions")
         cfg["drafter_training"].pop("server_env")
@@ -111,6 +112,9 @@ def test_gpu_profile_builds_the_study_dag():
     # n = 4 (3) + the mechanism body at n = 4 (1)
     assert jobs["bench_cell"] == 7
     assert jobs["plot_mechanism"] == 1 and jobs["bench_intervals"] == 1
+    # serving against training: each trained drafter on its verifier's validation rows
+    assert jobs["validation_prompts"] == 2 and jobs["serving_check"] == 2
+    assert jobs["serving_vs_training"] == 1 and jobs["table_serving_vs_training"] == 1
     cfg = load("gpu.yaml")
     assert set(cfg["interpreters"]) == {"hf", "quantize", "vllm"}
     assert cfg["bench"]["temperatures"] == [0.7, 0.0]
