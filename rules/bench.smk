@@ -135,8 +135,12 @@ rule serving_check:
 
 rule serving_vs_training:
     input:
-        checks=expand(f"{RESULTS}/serving_check/{{drafter}}.json", drafter=trained_drafters()),
-        training=expand(f"{RESULTS}/training/{{drafter}}.csv", drafter=trained_drafters()),
+        checks=expand(
+            f"{RESULTS}/serving_check/{{drafter}}.json", drafter=trained_drafters()
+        ),
+        training=expand(
+            f"{RESULTS}/training/{{drafter}}.csv", drafter=trained_drafters()
+        ),
     output:
         f"{RESULTS}/bench/serving_vs_training.csv",
     log:

@@ -102,7 +102,6 @@ rule prepare_data:
         " --out {output} > {log} 2>&1"
 
 
-
 # The rows the trainer holds out for validation, as prompts: the serving check (rules/bench.smk)
 # serves them to compare vLLM's acceptance with the trainer's validation accuracy.
 rule validation_prompts:
