@@ -48,10 +48,11 @@ rule bench_cell:
 
 rule aggregate_cells:
     input:
-        cells=bench_cell_jsons(),
+        cells=measured_bench_cell_jsons(),
     output:
         table=f"{RESULTS}/bench/cells.csv",
         prompts=f"{RESULTS}/bench/prompts.csv",
+        missing=f"{RESULTS}/bench/missing_cells.txt",
     log:
         f"logs/{PROFILE}/aggregate_cells.log",
     benchmark:
@@ -63,8 +64,30 @@ rule aggregate_cells:
         mem_mb=1000,
     params:
         max_delta_logprob=config["bench"]["fidelity_max_delta_logprob"],
+        expected=bench_cell_jsons(),
+        min_greedy_prefix=config["bench"]["fidelity_min_greedy_prefix"],
     script:
         "../scripts/aggregate_cells.py"
+
+
+# The run's verdict on output fidelity: after the tables and figures are made from cells.csv
+# (where a failing cell carries its verdict and is never drawn), the run ends non-zero naming it.
+rule fidelity_gate:
+    input:
+        f"{RESULTS}/bench/cells.csv",
+    output:
+        f"{RESULTS}/bench/fidelity_gate.txt",
+    log:
+        f"logs/{PROFILE}/fidelity_gate.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/fidelity_gate.tsv"
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/fidelity_gate.py"
 
 
 rule bench_intervals:

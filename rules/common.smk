@@ -402,6 +402,14 @@ def bench_cell_jsons():
     ]
 
 
+def measured_bench_cell_jsons():
+    """Every configured cell JSON; with `--config partial_bench=True`, only those that exist
+    (a report of an interrupted run: the cells table lists the missing ones)."""
+    if config.get("partial_bench"):
+        return [p for p in bench_cell_jsons() if Path(p).exists()]
+    return bench_cell_jsons()
+
+
 def mechanism_drafter():
     """The drafter benched on the vanilla body, if it is also benched on an abliterated one:
     the mechanism figure plots its acceptance against each body's shift."""
@@ -524,10 +532,29 @@ def get_final_output():
     targets += abliteration_reports()
     targets += training_curves()
     targets.append(f"{RESULTS}/bench/cells.csv")
+    targets.append(f"{RESULTS}/bench/fidelity_gate.txt")
     return targets + report_items()
 
 
+def check_claims_ledger():
+    """The claims ledger is validated when the workflow starts, like the config: a malformed
+    claim or one naming a profile that does not exist fails before any job, not after the run.
+    """
+    import claims
+
+    config_dir = Path(workflow.basedir) / "config"
+    try:
+        claims.load_claims(
+            config_dir / "claims.yaml",
+            config_dir / "claims.schema.yaml",
+            profiles=claims.known_profiles(config_dir),
+        )
+    except claims.ClaimError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
 # Checked at start-up, before any job: configuration errors a schema cannot express.
+check_claims_ledger()
 check_local_bodies()
 check_body_references()
 check_hidden_state_engine()

@@ -59,7 +59,8 @@ rule plot_throughput:
 
 rule table_cells:
     input:
-        f"{RESULTS}/bench/cells.csv",
+        cells=f"{RESULTS}/bench/cells.csv",
+        missing=f"{RESULTS}/bench/missing_cells.txt",
     output:
         report(
             f"{RESULTS}/report/cells.html",
@@ -134,6 +135,7 @@ rule erratum_check:
         claims="config/claims.yaml",
         schema="config/claims.schema.yaml",
         cells=f"{RESULTS}/bench/cells.csv",
+        prompts=f"{RESULTS}/bench/prompts.csv",
         quantization=quantization_reports(),
     output:
         html=report(
@@ -181,7 +183,7 @@ rule plot_training:
 
 rule provenance:
     input:
-        cells=bench_cell_jsons(),
+        cells=measured_bench_cell_jsons(),
         freezes=env_freezes(),
     output:
         report(

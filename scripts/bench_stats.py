@@ -130,9 +130,23 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.
 
 
 def valid_prompts(prompts: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """Only the rows whose (cell, temperature, repeat) passed the fidelity gate."""
-    ok = cells[cells["fidelity_ok"].astype(bool)][["body", "drafter", "n", "temperature", "rep"]]
-    return prompts.merge(ok, on=["body", "drafter", "n", "temperature", "rep"], how="inner")
+    """Only the rows whose (cell, temperature, repeat) did not fail the fidelity gate: passed,
+    or not judged (no n = 0 cell of the body in a partial report; `fidelity` says so)."""
+    keys = ["body", "drafter", "n", "temperature", "rep"]
+    status = cells["fidelity"] if "fidelity" in cells else cells["fidelity_ok"].map(
+        {True: "ok", False: "FAIL"})
+    kept = cells.assign(fidelity=status)
+    kept = kept[kept["fidelity"] != "FAIL"][[*keys, "fidelity"]]
+    return prompts.merge(kept, on=keys, how="inner")
+
+
+def fidelity_by_series(prompts: pd.DataFrame) -> pd.DataFrame:
+    """One fidelity label per series: ok, or the first other status among its repeats."""
+    def label(values: pd.Series) -> str:
+        others = sorted(set(values) - {"ok"})
+        return others[0] if others else "ok"
+
+    return prompts.groupby(SERIES)["fidelity"].agg(label).reset_index()
 
 
 if __name__ == "__main__" and "snakemake" in globals():
@@ -140,7 +154,13 @@ if __name__ == "__main__" and "snakemake" in globals():
 
     sm = snakemake  # noqa: F821
     data = valid_prompts(pd.read_csv(sm.input.prompts), pd.read_csv(sm.input.cells))
-    atomic_io.write_text_atomically(Path(sm.output.intervals),
-                                    series_intervals(data).to_csv(index=False))
-    atomic_io.write_text_atomically(Path(sm.output.comparisons),
-                                    comparisons(data).to_csv(index=False))
+    labels = fidelity_by_series(data)
+    intervals = series_intervals(data).merge(labels, on=SERIES, how="left")
+    atomic_io.write_text_atomically(Path(sm.output.intervals), intervals.to_csv(index=False))
+    pairs = comparisons(data)
+    unjudged = {series_label(r.body, r.drafter, r.n) for r in labels.itertuples()
+                if r.fidelity != "ok"}
+    if len(pairs):
+        pairs["fidelity"] = ["not judged: " + ", ".join(sorted({a, b} & unjudged))
+                             if {a, b} & unjudged else "ok" for a, b in zip(pairs.a, pairs.b)]
+    atomic_io.write_text_atomically(Path(sm.output.comparisons), pairs.to_csv(index=False))

@@ -4,15 +4,25 @@ Part 28's author published three numbers he had made up before retracting them. 
 published number reaches a figure only through `drawable_value`, which refuses anything that is
 not `published-measured`, and the erratum table states for every claim whether this run
 reproduced it, contradicted it (with the tolerance), or cannot measure it on this profile.
+
+Verdicts that cannot be fooled (issue #15): on the claim's own profile, numbers are compared
+with the ledger's tolerance, and a measured list of another length than the published one is
+an error, never a silent truncation. Elsewhere (other models and hardware) a per-position curve
+is compared by shape: the ratio a_last / a_0 with its 95 % interval over prompts against the
+published ratio, and only when a_0 reaches A0_FLOOR: below it a drafter is too weak for its
+curve's shape to mean anything (a useless drafter would otherwise look "flat"). A cell that
+failed the fidelity gate is reported as such, not as "not measurable". A claim's profile must
+be one of the workflow's profiles (config/*.yaml), checked when the workflow starts.
 """
 
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pandas as pd
 import yaml
 
-SHAPE_DROP = 0.1  # a_0 - a_last at or above this is "decreasing", below it "flat"
+A0_FLOOR = 0.2  # a_0 below this: "drafter too weak to judge" (the miniature's ~0.17 is)
 SEEDS_TEMPERATURE = 0.7  # every published bench number was measured at T = 0.7
 
 
@@ -20,7 +30,17 @@ class ClaimError(ValueError):
     pass
 
 
-def load_claims(path: Path, schema_path: Path) -> list[dict]:
+def known_profiles(config_dir: Path) -> set[str]:
+    """The `profile:` of every profile file in config/."""
+    names = set()
+    for f in Path(config_dir).glob("*.yaml"):
+        data = yaml.safe_load(f.read_text())
+        if isinstance(data, dict) and isinstance(data.get("profile"), str):
+            names.add(data["profile"])
+    return names
+
+
+def load_claims(path: Path, schema_path: Path, profiles: set[str] | None = None) -> list[dict]:
     data = yaml.safe_load(Path(path).read_text())
     schema = yaml.safe_load(Path(schema_path).read_text())
     try:
@@ -33,6 +53,12 @@ def load_claims(path: Path, schema_path: Path) -> list[dict]:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ClaimError(f"{path}: duplicate claim ids {duplicates}")
+    if profiles is not None:
+        unknown = [f"{c['id']}: profile '{c['profile']}'" for c in claims
+                   if "profile" in c and c["profile"] not in profiles]
+        if unknown:
+            raise ClaimError(f"{path}: claims name profiles that do not exist ("
+                             + ", ".join(sorted(profiles)) + "): " + "; ".join(unknown))
     return claims
 
 
@@ -84,46 +110,97 @@ def measured(cells: pd.DataFrame, quant: dict[str, dict], measures: dict):
     return values if isinstance(measures["n"], list) else values[0]
 
 
-def shape_of(per_position: list[float]) -> str:
-    return "decreasing" if (per_position[0] - per_position[-1]) / 100 >= SHAPE_DROP else "flat"
+def failed_gate(cells: pd.DataFrame, measures: dict) -> bool:
+    """Whether the claim's cells were measured and failed the fidelity gate."""
+    if cells is None or cells.empty or "body" not in measures or "drafter" not in measures:
+        return False
+    sel = cells[(cells["body"] == measures["body"]) & (cells["drafter"] == measures["drafter"])
+                & (cells["temperature"] == measures.get("temperature", SEEDS_TEMPERATURE))
+                & cells["n"].isin(as_list(measures.get("n", [])))]
+    status = sel["fidelity"] if "fidelity" in sel else sel["fidelity_ok"].map(
+        {True: "ok", False: "FAIL"})
+    return bool((status == "FAIL").any())
 
 
-def verdict(claim: dict, value, profile: str) -> str:
+def shape_statistics(prompts: pd.DataFrame | None, measures: dict, n_boot: int = 2000,
+                     seed: int = 0) -> dict | None:
+    """a_0 and a_last / a_0 with its 95 % interval over prompts (bench_stats' cluster
+    bootstrap), for a per-position claim's series at the seeds' temperature."""
+    from bench_stats import draws, interval
+
+    if prompts is None or prompts.empty:
+        return None
+    n = measures["n"]
+    sel = prompts[(prompts["body"] == measures["body"])
+                  & (prompts["drafter"] == measures["drafter"]) & (prompts["n"] == n)
+                  & (prompts["temperature"] == measures.get("temperature", SEEDS_TEMPERATURE))]
+    first, last = "accepted_0", f"accepted_{n - 1}"
+    if sel.empty or last not in sel:
+        return None
+    sums = sel.groupby("prompt_index")[["drafts", first, last]].sum().to_numpy(float)
+    boot = sums[draws(len(sums), n_boot, seed)].sum(axis=1)
+    total = sums.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = interval(boot[:, 2] / boot[:, 1])
+        return {"a0": float(total[1] / total[0]), "ratio": float(total[2] / total[1]),
+                "lo": lo, "hi": hi, "prompts": len(sums)}
+
+
+def verdict(claim: dict, value, profile: str, shape: dict | None = None,
+            gate_failed: bool = False) -> str:
     status = claim["status"]
     if status == "retracted":
         return "retracted: listed, never compared or drawn"
     if status == "estimate":
         return "estimate: not a measurement, not compared"
+    if gate_failed:
+        return "FAILED the fidelity gate: the cell's output differs from the body's; not compared"
     if value is None:
         return "not measurable on this profile"
+    published = as_list(claim["value"])
+    if len(as_list(value)) != len(published):
+        raise ClaimError(f"claim '{claim['id']}': {len(published)} published values, "
+                         f"{len(as_list(value))} measured; a list is never truncated to compare")
     if claim.get("profile") == profile:
-        diffs = [abs(m - c) for m, c in zip(as_list(value), as_list(claim["value"]))]
+        diffs = [abs(m - c) for m, c in zip(as_list(value), published)]
         ok = max(diffs) <= claim["tolerance"]
         return f"{'reproduced' if ok else 'contradicted'} (tolerance ±{claim['tolerance']} {claim['unit']})"
-    if claim.get("shape") and claim["measures"]["quantity"] == "per_position_acceptance":
-        got = shape_of(value)
-        word = "reproduced" if got == claim["shape"] else "contradicted"
-        return f"shape {word}: {claim['shape']} expected, {got} measured (a_0 - a_last vs {SHAPE_DROP})"
+    if claim["measures"]["quantity"] == "per_position_acceptance" and len(published) > 1:
+        if shape is None:
+            return "shape not judged: no per-prompt counters for this series"
+        if shape["a0"] < A0_FLOOR:
+            return (f"drafter too weak to judge the shape: a_0 = {shape['a0']:.3f} < "
+                    f"{A0_FLOOR}")
+        target = published[-1] / published[0]
+        inside = shape["lo"] <= target <= shape["hi"]
+        return (f"shape {'reproduced' if inside else 'contradicted'}: a_last/a_0 = "
+                f"{shape['ratio']:.2f} [{shape['lo']:.2f}, {shape['hi']:.2f}] over "
+                f"{shape['prompts']} prompts, published {target:.2f}")
     return "not comparable on this profile (other models and hardware)"
 
 
 def erratum_table(claims: list[dict], cells: pd.DataFrame, quant: dict[str, dict],
-                  profile: str) -> pd.DataFrame:
+                  profile: str, prompts: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = []
     for c in claims:
-        value = measured(cells, quant, c["measures"]) if c.get("measures") else None
+        m = c.get("measures")
+        value = measured(cells, quant, m) if m else None
+        shape = (shape_statistics(prompts, m)
+                 if m and m["quantity"] == "per_position_acceptance" else None)
         rows.append({
             "claim": c["id"], "source": c["source"], "quote": c["quote"],
             "published": c["value"],
             "unit": c["unit"], "status": c["status"],
             "this run": value if value is not None else "",
-            "verdict": verdict(c, value, profile),
+            "verdict": verdict(c, value, profile, shape,
+                               failed_gate(cells, m) if m else False),
         })
     return pd.DataFrame(rows)
 
 
 def write_erratum(claims_path: Path, schema_path: Path, cells_csv: Path, quant_reports: list,
-                  profile: str, out_html: Path, out_csv: Path) -> None:
+                  profile: str, out_html: Path, out_csv: Path,
+                  prompts_csv: Path | None = None) -> None:
     import json
 
     import atomic_io
@@ -133,12 +210,19 @@ def write_erratum(claims_path: Path, schema_path: Path, cells_csv: Path, quant_r
     cells = pd.read_csv(cells_csv)
     quant = {Path(p).stem.removesuffix("-fp8"): json.loads(Path(p).read_text())
              for p in quant_reports}
-    table = erratum_table(claims, cells, quant, profile)
+    prompts = None
+    if prompts_csv is not None:
+        from bench_stats import valid_prompts
+
+        prompts = valid_prompts(pd.read_csv(prompts_csv), cells)
+    table = erratum_table(claims, cells, quant, profile, prompts)
     atomic_io.write_text_atomically(out_csv, table.to_csv(index=False))
     render(f"Erratum check of every published claim (profile: {profile})", table,
            ["Retracted numbers are listed so that none can pass unnoticed; no figure may draw"
             " them. Numerical comparisons are made only on the profile whose models and"
-            " hardware match the claim; elsewhere per-position claims are compared by shape."],
+            " hardware match the claim; elsewhere per-position claims are compared by shape:"
+            f" a_last/a_0 with its 95 % interval over prompts against the published ratio,"
+            f" judged only when a_0 >= {A0_FLOOR}."],
            out_html)
 
 
@@ -146,4 +230,4 @@ if __name__ == "__main__" and "snakemake" in globals():
     sm = snakemake  # noqa: F821
     write_erratum(Path(sm.input.claims), Path(sm.input.schema), Path(sm.input.cells),
                   list(sm.input.quantization), sm.params.profile, Path(sm.output.html),
-                  Path(sm.output.csv))
+                  Path(sm.output.csv), Path(sm.input.prompts))

@@ -20,10 +20,21 @@ def render(title: str, table: pd.DataFrame, notes: list[str], out: Path) -> None
     atomic_io.write_text_atomically(out, html)
 
 
-def cells_table(cells_csv: Path, out: Path) -> None:
+def cells_table(cells_csv: Path, out: Path, missing: Path | None = None) -> None:
     table = pd.read_csv(cells_csv)
-    bad = table[~table["fidelity_ok"].astype(bool)]
-    notes = [f"{len(table)} cells; {len(bad)} failed the output-fidelity gate and are not plotted."]
+    status = table["fidelity"] if "fidelity" in table else table["fidelity_ok"].map(
+        {True: "ok", False: "FAIL"})
+    failed = int((status == "FAIL").sum())
+    unjudged = int(status.str.startswith("not judged").sum())
+    notes = [f"{len(table)} rows (cell x temperature x repeat); {failed} failed the"
+             " output-fidelity gate and are not plotted."]
+    if unjudged:
+        notes.append(f"{unjudged} rows were not judged by the gate (their body's n = 0 cell was"
+                     " not measured): kept in the intervals, labelled there.")
+    absent = [line for line in missing.read_text().splitlines() if line] if missing else []
+    if absent:
+        notes.append(f"PARTIAL REPORT: {len(absent)} configured rows were not measured: "
+                     + ", ".join(absent))
     render("Bench cells", table, notes, out)
 
 
@@ -81,7 +92,7 @@ if __name__ == "__main__" and "snakemake" in globals():
     sm = snakemake  # noqa: F821
     kind = sm.params.kind
     if kind == "cells":
-        cells_table(Path(sm.input[0]), Path(sm.output[0]))
+        cells_table(Path(sm.input.cells), Path(sm.output[0]), Path(sm.input.missing))
     elif kind == "intervals":
         intervals_table(Path(sm.input[0]), Path(sm.output[0]))
     elif kind == "comparisons":

@@ -12,7 +12,6 @@ flag to look at how vLLM reads the drafter (vLLM PR #38111: `norm_before_fc` ign
 #42764: post-norm drafters), not a proof of a bug.
 """
 
-from __future__ import annotations
 
 import json
 import re
@@ -99,7 +98,7 @@ def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
                                             snakemake.input.training)
     ]
     atomic_io.write_text_atomically(
-        snakemake.output[0], pd.concat(tables).to_csv(index=False)
+        Path(snakemake.output[0]), pd.concat(tables).to_csv(index=False)
     )
 
 

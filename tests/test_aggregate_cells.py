@@ -43,6 +43,21 @@ def test_distribution_changing_cell_fails(tmp_path):
 
 
 def test_cell_without_a_baseline_is_not_ok(tmp_path):
+    """Not ok, and labelled "not judged" rather than failed (a partial report)."""
     paths = [write_cell(tmp_path, "abliterated", "vanilla", 2, 1, -1.0, (0.5, 0.2))]
     df = judge_fidelity(load_cells(paths), 0.5)
     assert not bool(df.iloc[0].fidelity_ok)
+    assert df.iloc[0].fidelity.startswith("not judged")
+
+
+def test_fidelity_status_names_a_failure(tmp_path):
+    df = table(tmp_path, spec_lp=-15.0)
+    assert df[df.n == 2].iloc[0].fidelity == "FAIL"
+    assert (df[df.n == 0].fidelity == "ok").all()
+
+
+def test_missing_cells_are_listed_in_configured_order():
+    from aggregate_cells import missing_cells
+
+    assert missing_cells(["a", "b", "c"], ["c", "a"]) == ["b"]
+    assert missing_cells(["a"], ["a"]) == []

@@ -67,6 +67,20 @@ def test_only_cells_that_passed_the_gate_enter_the_statistics():
     assert set(valid_prompts(table, cells)["rep"]) == {1}
 
 
+def test_cells_not_judged_are_kept_and_labelled():
+    """A partial report: no n = 0 cell of the body, so the gate could not judge the cell."""
+    from bench_stats import fidelity_by_series
+
+    table = prompts_table({("abl", "van", 2): [0.5, 0.5]}, reps=2)
+    cells = pd.DataFrame([{"body": "abl", "drafter": "van", "n": 2, "temperature": 0.7, "rep": r,
+                           "fidelity_ok": False, "fidelity": status}
+                          for r, status in ((1, "not judged: no n=0 cell of this body"),
+                                            (2, "FAIL"))])
+    kept = valid_prompts(table, cells)
+    assert set(kept["rep"]) == {1}
+    assert fidelity_by_series(kept)["fidelity"].tolist() == ["not judged: no n=0 cell of this body"]
+
+
 def test_greedy_agreement_against_the_no_speculation_tokens():
     rows = []
     for n, drafter, tokens in [(0, "none", ["1 2 3 4", "5 6 7 8"]), (2, "van", ["1 2 3 4", "5 6 9 9"])]:

@@ -81,16 +81,91 @@ def test_measured_values_print_as_plain_numbers(claims):
     assert table.loc["p28-quantization-size", "this run"] == 0.1668
 
 
-def test_other_profiles_compare_shapes_only(claims):
+def prompt_counts(per_prompt, n=4, body="abliterated", drafter="vanilla"):
+    """prompts.csv rows: per_prompt is a list of (drafts, [accepted_0..accepted_{n-1}])."""
+    rows = []
+    for i, (drafts, accepted) in enumerate(per_prompt):
+        row = {"body": body, "drafter": drafter, "n": n, "temperature": 0.7, "rep": 1,
+               "prompt_index": i, "drafts": drafts}
+        rows.append(row | {f"accepted_{k}": a for k, a in enumerate(accepted)})
+    return pd.DataFrame(rows)
+
+
+def shape_verdict(c, per_prompt):
+    from claims import shape_statistics
+
+    m = c["measures"]
+    counts = prompt_counts(per_prompt, body=m["body"], drafter=m["drafter"])
+    return verdict(c, [0.0] * 4, "miniature", shape_statistics(counts, m))
+
+
+def test_other_profiles_compare_shape_by_ratio_with_intervals(claims):
+    """Part 28's published a_3 / a_0 = 20.5 / 65.6 = 0.31; Part 30's 72.7 / 84.4 = 0.86."""
+    decay = claim(claims, "p28-vanilla-drafter-decay-on-abliterated")
+    flat = claim(claims, "p30-finetuned-per-position")
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    first = rng.binomial(100, 0.656, size=40)  # drawn with Part 28's a_0 and a_3 / a_0
+    decaying = [(100, [int(a), int(a) * 2 // 3, int(a) // 2, int(rng.binomial(a, 0.3125))])
+                for a in first]
+    assert shape_verdict(decay, decaying).startswith("shape reproduced")
+    assert shape_verdict(flat, decaying).startswith("shape contradicted")
+    level = [(100, [84, 76, 74, int(rng.binomial(84, 0.861))]) for _ in range(40)]
+    assert shape_verdict(flat, level).startswith("shape reproduced")
+    assert "published 0.86" in shape_verdict(flat, level)
+
+
+def test_a_useless_drafter_is_too_weak_to_judge(claims):
+    """a_0 = 0.05: its a_3 / a_0 could look like anything, flat included."""
+    flat = claim(claims, "p30-finetuned-per-position")
+    useless = [(100, [5, 4, 4, 4]) for _ in range(40)]
+    assert shape_verdict(flat, useless).startswith("drafter too weak to judge")
+
+
+def test_a_list_length_mismatch_is_an_error(claims):
     c = claim(claims, "p28-vanilla-drafter-decay-on-abliterated")
-    assert verdict(c, [60.0, 40.0, 30.0, 20.0], "miniature").startswith("shape reproduced")
-    assert verdict(c, [60.0, 59.0, 58.0, 57.0], "miniature").startswith("shape contradicted")
+    with pytest.raises(ClaimError, match="4 published values, 3 measured"):
+        verdict(c, [60.0, 40.0, 30.0], "gb10")
+
+
+def test_a_typo_in_a_claims_profile_is_refused(tmp_path):
+    from claims import known_profiles
+
+    profiles = known_profiles(ROOT / "config")
+    assert {"miniature", "smoke", "gb10", "gpu"} <= profiles
+    data = yaml.safe_load(LEDGER.read_text())
+    data["claims"][0]["profile"] = "gb01"
+    bad = tmp_path / "claims.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ClaimError, match="profile 'gb01'"):
+        load_claims(bad, SCHEMA, profiles=profiles)
+
+
+def test_a_bad_ledger_fails_the_workflow_before_any_job(tmp_path):
+    """Validated at start-up like the config: a dry run refuses a claim with no source."""
+    import shutil
+
+    from conftest import snakemake
+
+    copy = tmp_path / "wf"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
+        "results", ".venv", ".snakemake", ".git", ".carry*", "logs", "benchmarks", "reports"))
+    data = yaml.safe_load((copy / "config" / "claims.yaml").read_text())
+    del data["claims"][0]["source"]
+    (copy / "config" / "claims.yaml").write_text(yaml.safe_dump(data))
+    proc = snakemake("-n", "--configfile", "config/smoke.yaml", "-d", str(copy), "-s",
+                     str(copy / "Snakefile"), check=False)
+    assert proc.returncode != 0
+    assert "'source' is a required property" in proc.stdout + proc.stderr
 
 
 def test_unfaithful_cells_are_never_compared(claims):
+    """...and say that they failed the gate, rather than 'not measurable'."""
     table = erratum_table(claims, cells([0.66, 0.44, 0.30, 0.21], ok=False), {}, "gb10")
     row = table.set_index("claim").loc["p28-vanilla-drafter-decay-on-abliterated"]
-    assert row["verdict"] == "not measurable on this profile"
+    assert row["verdict"].startswith("FAILED the fidelity gate")
+    assert row["this run"] == ""
 
 
 def test_smoke_erratum_lists_every_claim(smoke_run, claims):

@@ -171,3 +171,17 @@ def test_vllm_hidden_state_engine_replaces_the_hf_rule(tmp_path):
     cfg["envs"]["vllm"] = "vllm-cuda"
     jobs = dry_run_jobs("--configfile", str(write_config(tmp_path, cfg)))
     assert jobs["extract_hidden_states_vllm"] == 2 and "extract_hidden_states" not in jobs
+
+
+def test_partial_bench_reports_only_the_cells_that_exist(tmp_path):
+    """`--config partial_bench=True`: the aggregate takes the cell JSONs that exist (none, in a
+    profile that never ran) instead of asking for every configured cell to be measured."""
+    cfg = load("smoke.yaml")
+    cfg["profile"] = "partial-test"  # results/partial-test: nothing measured
+    path = str(write_config(tmp_path, cfg))
+    target = "results/partial-test/bench/cells.csv"  # after an option of one value
+    full = dry_run_jobs("--configfile", path, "--cores", "2", target)
+    assert full["bench_cell"] >= 1 and full["aggregate_cells"] == 1
+    partial = dry_run_jobs("--configfile", path, "--config", "partial_bench=True", "--cores", "2",
+                           target)
+    assert "bench_cell" not in partial and partial["aggregate_cells"] == 1

@@ -15,7 +15,8 @@ def test_snakefmt_check():
 
 
 def test_snakemake_lint_is_clean():
-    for profile in ("config/config.yaml", "config/smoke.yaml", "config/gb10.yaml"):
+    for profile in ("config/config.yaml", "config/smoke.yaml", "config/gb10.yaml",
+                    "config/gpu.yaml"):
         proc = snakemake("--lint", "--configfile", profile, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -37,3 +38,16 @@ def test_every_rule_declares_log_benchmark_resources_threads():
             name = block.split(":")[0].strip()
             for directive in ("log:", "benchmark:", "resources:", "threads:"):
                 assert re.search(rf"\n +{directive}", block), f"{smk.name} {name} lacks {directive}"
+
+
+def test_script_directive_modules_have_no_future_import():
+    """Snakemake runs a `script:` module after a preamble of its own, where a
+    `from __future__` import is a SyntaxError (it failed serving_vs_training on the H100)."""
+    import re
+
+    scripts = {m for smk in (ROOT / "rules").glob("*.smk")
+               for m in re.findall(r'"\.\./scripts/(\w+\.py)"', smk.read_text())}
+    assert scripts, "no script: directives found"
+    for name in sorted(scripts):
+        text = (ROOT / "scripts" / name).read_text()
+        assert "from __future__" not in text, f"scripts/{name} (run by script:)"
