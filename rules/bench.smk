@@ -110,7 +110,7 @@ rule bench_intervals:
         "../scripts/bench_stats.py"
 
 
-# Serving against training (README, "Serving reproduces training"): each trained drafter on its
+# Serving against training (docs/gpu.md, "Serving against training"): each trained drafter on its
 # own verifier, at T = 0, on the rows its trainer validated on; then vLLM's per-position
 # acceptance beside the trainer's validation accuracy.
 rule serving_check:

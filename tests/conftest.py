@@ -57,3 +57,22 @@ def smoke_report(smoke_run) -> Path:
     out = SMOKE_RESULTS / "snakemake_report.html"
     snakemake("--configfile", str(SMOKE_CONFIG), "--report", str(out))
     return out
+
+
+# Test tiers (README, "The two commands"): `pytest -m "not workflow"` runs the unit tests alone.
+# A test is a workflow test when it needs the smoke run, a built tool environment or a real
+# Snakemake run that builds one; those are marked here rather than test by test, so that a new
+# test that asks for `smoke_run` cannot land in the fast tier by mistake.
+WORKFLOW_FIXTURES = {"smoke_run", "smoke_report"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "workflow: runs the smoke workflow or a tool environment (the slow tier)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.workflow)

@@ -185,3 +185,16 @@ def test_partial_bench_reports_only_the_cells_that_exist(tmp_path):
     partial = dry_run_jobs("--configfile", path, "--config", "partial_bench=True", "--cores", "2",
                            target)
     assert "bench_cell" not in partial and partial["aggregate_cells"] == 1
+
+
+def test_values_repeated_across_profiles_agree():
+    """Each profile is one self-contained file (a profile replaces the default rather than
+    merging into it, so each can be read alone); the values that are the seeds' recipe rather
+    than a profile's choice are repeated, and must agree: Part 28's FP8 recipe and the parts
+    that must never be FP8, and the fidelity gate's cap."""
+    profiles = {name: load(name) for name in PROFILES}
+    for key in ("scheme", "targets", "ignore", "keep_unquantised"):
+        values = {name: cfg["quantize"][key] for name, cfg in profiles.items()}
+        assert len({str(v) for v in values.values()}) == 1, (key, values)
+    caps = {name: cfg["bench"]["fidelity_max_delta_logprob"] for name, cfg in profiles.items()}
+    assert len(set(caps.values())) == 1, caps
