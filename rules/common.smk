@@ -551,6 +551,16 @@ def check_claims_ledger():
         )
     except claims.ClaimError as exc:
         raise WorkflowError(str(exc)) from None
+    ledger = claims.load_claims(
+        config_dir / "claims.yaml", config_dir / "claims.schema.yaml"
+    )
+    missing = claims.unbenched(ledger, PROFILE, set(bench_configurations()))
+    if missing:
+        raise WorkflowError(
+            f"config/claims.yaml: measured claims of profile '{PROFILE}' that it does not"
+            " bench (add the series, or give the claim `not_benched: <reason>`): "
+            + "; ".join(missing)
+        )
 
 
 # Checked at start-up, before any job: configuration errors a schema cannot express.

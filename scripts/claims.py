@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+RECOMPUTE_TOLERANCE = 0.01  # published ratios are given to two decimals
 A0_FLOOR = 0.2  # a_0 below this: "drafter too weak to judge" (the miniature's ~0.17 is)
 SEEDS_TEMPERATURE = 0.7  # every published bench number was measured at T = 0.7
 
@@ -146,11 +147,75 @@ def shape_statistics(prompts: pd.DataFrame | None, measures: dict, n_boot: int =
                 "lo": lo, "hi": hi, "prompts": len(sums)}
 
 
+def recompute(claim: dict, by_id: dict[str, dict]) -> tuple[list[list[float]], str]:
+    """A derived estimate recomputed from the ledger: one list of ratios per baseline in
+    `over` (the first is the seed's own), and a sentence that says how."""
+    d = claim["derived"]
+    missing = [i for i in [d["ratio_of"], *d["over"]] if i not in by_id]
+    if missing:
+        raise ClaimError(f"claim '{claim['id']}' is derived from claims not in the ledger: {missing}")
+    top = as_list(by_id[d["ratio_of"]]["value"])
+    ratios, parts = [], []
+    for base_id in d["over"]:
+        base = as_list(by_id[base_id]["value"])
+        if len(base) not in (1, len(top)):
+            raise ClaimError(f"claim '{claim['id']}': {len(top)} values over {len(base)} in"
+                             f" '{base_id}'; a list is never truncated to compare")
+        base = base * len(top) if len(base) == 1 else base
+        r = [round(a / b, 3) for a, b in zip(top, base)]
+        ratios.append(r)
+        parts.append(f"over {base_id}: {', '.join(f'{x:.2f}' for x in r)}")
+    pairing = "one run (paired)" if d["paired"] else "separate runs (not paired)"
+    return ratios, f"{d['ratio_of']} " + "; ".join(parts) + f"; numerator and baseline from {pairing}"
+
+
+def reference_context(claim: dict, references: list[dict]) -> str:
+    """Where a published per-position curve lies against EAGLE-3 under vLLM (information)."""
+    if not references or claim.get("measures", {}).get("quantity") != "per_position_acceptance":
+        return ""
+    published = [v / 100 for v in as_list(claim["value"])]
+    words = []
+    for k, v in enumerate(published):
+        known = [r["value"][k] for r in references if k < len(r["value"])]
+        if not known:
+            continue
+        lo, hi = min(known), max(known)
+        where = "inside" if lo <= v <= hi else ("above" if v > hi else "below")
+        words.append(f"a_{k} {v:.3f} {where} [{lo:.3f}, {hi:.3f}]")
+    ids = ", ".join(r["id"] for r in references)
+    return ("against EAGLE-3 under vLLM (T = 0, k = 3; " + ids + "): " + "; ".join(words)
+            + " (context, not a verdict: other bodies, drafters and temperature)")
+
+
+def unbenched(claims: list[dict], profile: str,
+              configurations: set[tuple[str, str, int]]) -> list[str]:
+    """Measured bench claims of `profile` whose (body, drafter, n) the profile does not bench
+    and that do not say why (not_benched)."""
+    out = []
+    for c in claims:
+        m = c.get("measures") or {}
+        if (c["status"] != "published-measured" or c.get("profile") != profile
+                or c.get("not_benched") or "drafter" not in m or "n" not in m):
+            continue
+        for n in as_list(m["n"]):
+            if (m["body"], m["drafter"], n) not in configurations:
+                out.append(f"{c['id']}: ({m['body']}, {m['drafter']}, n={n})")
+    return out
+
+
 def verdict(claim: dict, value, profile: str, shape: dict | None = None,
-            gate_failed: bool = False) -> str:
+            gate_failed: bool = False, recomputed: list[list[float]] | None = None) -> str:
     status = claim["status"]
     if status == "retracted":
         return "retracted: listed, never compared or drawn"
+    if status == "reference":
+        return "reference: another system's published measurement, context only"
+    if status == "estimate" and recomputed:
+        published = as_list(claim["value"])
+        ok = all(abs(a - b) <= RECOMPUTE_TOLERANCE for a, b in zip(recomputed[0], published))
+        word = "agrees with" if ok else "DIFFERS from"
+        return (f"estimate: recomputed from the ledger, {word} the published value"
+                f" (±{RECOMPUTE_TOLERANCE}); not a measurement, not compared")
     if status == "estimate":
         return "estimate: not a measurement, not compared"
     if gate_failed:
@@ -182,18 +247,26 @@ def verdict(claim: dict, value, profile: str, shape: dict | None = None,
 def erratum_table(claims: list[dict], cells: pd.DataFrame, quant: dict[str, dict],
                   profile: str, prompts: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = []
+    by_id = {c["id"]: c for c in claims}
+    references = [c for c in claims if c["status"] == "reference"]
     for c in claims:
         m = c.get("measures")
         value = measured(cells, quant, m) if m else None
         shape = (shape_statistics(prompts, m)
                  if m and m["quantity"] == "per_position_acceptance" else None)
+        recomputed, context = (recompute(c, by_id) if c.get("derived") else (None, ""))
+        if not context and c["status"] == "published-measured":
+            context = reference_context(c, references)
+        if c.get("not_benched"):
+            context = (context + "; " if context else "") + "not benched by design: " + c["not_benched"]
         rows.append({
             "claim": c["id"], "source": c["source"], "quote": c["quote"],
             "published": c["value"],
             "unit": c["unit"], "status": c["status"],
             "this run": value if value is not None else "",
             "verdict": verdict(c, value, profile, shape,
-                               failed_gate(cells, m) if m else False),
+                               failed_gate(cells, m) if m else False, recomputed),
+            "recomputed / context": context,
         })
     return pd.DataFrame(rows)
 

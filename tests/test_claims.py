@@ -180,3 +180,62 @@ def test_only_the_seeds_temperature_is_compared(claims):
     at_zero = cells([0.9, 0.8, 0.7, 0.6]).assign(temperature=0.0)
     c = claim(claims, "p30-finetuned-per-position")
     assert measured(at_zero, {}, c["measures"]) is None
+
+
+def test_derived_claims_are_recomputed_from_the_ledger(claims):
+    """Part 30's "~2.01x" is 100.36 / 50.0, over the vanilla draft at the same n from another
+    run; over no speculation (39.3) the same numbers give 2.55x."""
+    from claims import recompute
+
+    by_id = {c["id"]: c for c in claims}
+    ratios, text = recompute(by_id["p30-speedups"], by_id)
+    assert ratios[0] == pytest.approx([1.122, 1.303, 1.597, 2.007], abs=1e-3)
+    assert ratios[1] == pytest.approx([1.502, 1.704, 1.906, 2.554], abs=1e-3)
+    assert "not paired" in text
+    assert verdict(by_id["p30-speedups"], None, "gb10", recomputed=ratios).startswith(
+        "estimate: recomputed from the ledger, agrees")
+    wrong = by_id["p30-speedups"] | {"value": [1.12, 1.30, 1.60, 2.50]}
+    assert "DIFFERS" in verdict(wrong, None, "gb10", recomputed=ratios)
+    ratios, text = recompute(by_id["p27-vanilla-speedup"], by_id)
+    assert ratios[0] == pytest.approx([2.663], abs=1e-3) and "(paired)" in text
+
+
+def test_published_curves_are_placed_against_eagle3_references(claims):
+    from claims import reference_context
+
+    by_id = {c["id"]: c for c in claims}
+    refs = [c for c in claims if c["status"] == "reference"]
+    assert len(refs) == 4 and all(len(r["value"]) == 3 for r in refs)
+    part30 = reference_context(by_id["p30-finetuned-per-position"], refs)
+    assert "a_0 0.844 above [0.290, 0.730]" in part30
+    assert "a_2 0.741 above" in part30
+    part28 = reference_context(by_id["p28-vanilla-drafter-decay-on-abliterated"], refs)
+    assert "a_0 0.656 inside" in part28 and "context, not a verdict" in part28
+    with pytest.raises(ClaimError, match="a figure may not draw it"):
+        drawable_value(claims, "ref-vllm-eagle3-qwen3-8b")
+
+
+def test_a_profile_must_bench_what_its_claims_measure(tmp_path):
+    """gb10 benches the vanilla body for Part 27 / 28's vanilla numbers; without that series
+    the workflow refuses at start-up naming the claims, unless a claim says why."""
+    from test_config import load, write_config
+
+    from conftest import snakemake
+
+    cfg = load("gb10.yaml")
+    cfg["bench"]["series"] = [s for s in cfg["bench"]["series"] if s["body"] != "vanilla"]
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "p27-vanilla-mtp-n4-throughput: (vanilla, vanilla, n=4)" in out
+    assert "p28-vanilla-fp8-baseline: (vanilla, none, n=0)" in out
+
+
+def test_the_unbenched_rule_respects_not_benched():
+    from claims import unbenched
+
+    claim_ = {"id": "x", "status": "published-measured", "profile": "gb10",
+              "measures": {"quantity": "a0", "body": "vanilla", "drafter": "mtp", "n": [1, 2]}}
+    assert unbenched([claim_], "gb10", {("vanilla", "mtp", 1)}) == ["x: (vanilla, mtp, n=2)"]
+    assert unbenched([claim_ | {"not_benched": "n = 2 is not in the paper"}], "gb10", set()) == []
+    assert unbenched([claim_], "miniature", set()) == []

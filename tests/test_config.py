@@ -85,9 +85,12 @@ def test_quantize_of_unconfigured_body_is_refused(tmp_path):
 def test_gb10_builds_the_full_dag():
     jobs = dry_run_jobs("--configfile", str(ROOT / "config" / "gb10.yaml"))
     assert jobs["download_body"] == 2  # vanilla Gemma 4 and huihui's abliterated body
-    assert jobs["quantize_body"] == 1  # the abliterated body, as Part 28 did
+    # the abliterated body, as Part 28 did, and the vanilla body (Part 27 / 28's vanilla cells)
+    assert jobs["quantize_body"] == 2
     assert jobs["download_drafter"] == 2  # the vanilla MTP assistant, RedHatAI's EAGLE-3
-    assert jobs["bench_cell"] == 9  # n=0 + vanilla and fine-tuned drafters at n=1..4
+    # n=0 per body (2) + vanilla and fine-tuned drafters on the abliterated body at n=1..4 (8)
+    # + the MTP draft on the vanilla body at n=1 and 4 (2)
+    assert jobs["bench_cell"] == 12
     # Part 30: Magpie (a regenerate-responses preset) answered by the abliterated body, then
     # the fine-tuned drafter trained from RedHatAI's
     assert "synthesize_instructions" not in jobs
