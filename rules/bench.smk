@@ -49,6 +49,7 @@ rule bench_cell:
 rule aggregate_cells:
     input:
         cells=measured_bench_cell_jsons(),
+        code=script_code("aggregate_cells"),
     output:
         table=f"{RESULTS}/bench/cells.csv",
         prompts=f"{RESULTS}/bench/prompts.csv",
@@ -75,6 +76,7 @@ rule aggregate_cells:
 rule fidelity_gate:
     input:
         f"{RESULTS}/bench/cells.csv",
+        code=script_code("fidelity_gate"),
     output:
         f"{RESULTS}/bench/fidelity_gate.txt",
     log:
@@ -94,6 +96,7 @@ rule bench_intervals:
     input:
         cells=f"{RESULTS}/bench/cells.csv",
         prompts=f"{RESULTS}/bench/prompts.csv",
+        code=script_code("bench_stats"),
     output:
         intervals=f"{RESULTS}/bench/intervals.csv",
         comparisons=f"{RESULTS}/bench/comparisons.csv",
@@ -164,6 +167,7 @@ rule serving_vs_training:
         training=expand(
             f"{RESULTS}/training/{{drafter}}.csv", drafter=trained_drafters()
         ),
+        code=script_code("serving_vs_training"),
     output:
         f"{RESULTS}/bench/serving_vs_training.csv",
     log:

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -101,6 +102,23 @@ USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_me
 def conda_env(family):
     """The rule's `conda:` file (used only under --sdm conda)."""
     return f"../envs/conda/{config['envs'][family]}.yaml"
+
+
+# What the `script:` steps read besides their inputs. Snakemake reruns such a step when its
+# script changes, not when a scripts/ module it imports or a report template it renders does.
+SCRIPT_TEMPLATES = {
+    "render_tables": ["reports/templates/table.html.j2"],
+    "claims": ["reports/templates/table.html.j2"],
+    "provenance": [
+        "reports/templates/sections.html.j2",
+        "reports/templates/table.html.j2",
+    ],
+}
+
+
+def script_code(name):
+    """scripts/NAME.py, the modules it imports and the templates it renders, as inputs."""
+    return [*script_sources(name), *SCRIPT_TEMPLATES.get(name, [])]
 
 
 def env_marker(family):
@@ -342,7 +360,9 @@ def training_args():
         args += " --target-layer-ids " + " ".join(
             map(str, TRAINING["hidden_states"]["layer_ids"][:-1])
         )
-    return args + f" --extra-args-json '{json.dumps(t['extra_args'])}'"
+    # shlex.quote: a value may hold any character, a quote included
+    extra = shlex.quote(json.dumps(t["extra_args"]))
+    return f"{args} --extra-args-json {extra}"
 
 
 def training_curves():
@@ -463,9 +483,8 @@ def bench_drafter_args(wildcards):
     d = config["drafters"][wildcards.drafter]
     args = f"--drafter-name {wildcards.drafter} --method {d['method']}"
     if d.get("options"):
-        args += (
-            f" --speculative-options-json '{json.dumps(d['options'], sort_keys=True)}'"
-        )
+        options = shlex.quote(json.dumps(d["options"], sort_keys=True))
+        args += f" --speculative-options-json {options}"
     if drafter_has_weights(wildcards.drafter):
         args += f" --drafter {drafter_dir(wildcards.drafter)}"
     return args
@@ -556,14 +575,32 @@ def check_claims_ledger():
     )
     missing = claims.unbenched(ledger, PROFILE, set(bench_configurations()))
     if missing:
+        listed = "; ".join(missing)
         raise WorkflowError(
             f"config/claims.yaml: measured claims of profile '{PROFILE}' that it does not"
-            " bench (add the series, or give the claim `not_benched: <reason>`): "
-            + "; ".join(missing)
+            f" bench (add the series, or give the claim `not_benched: <reason>`): {listed}"
         )
 
 
+def check_conda_patches():
+    """Under --sdm conda, environments come from envs/conda/*.yaml, where make_env's patches
+    cannot be applied: refuse, before any job, a run that uses an env that needs one."""
+    if not USE_CONDA:
+        return
+    root = Path(workflow.basedir)
+    for family, name in config["envs"].items():
+        spec = make_env.parse_env_spec(root / "envs" / f"{name}.txt", root)
+        if spec.patches:
+            patches = ", ".join(str(p.relative_to(root)) for p in spec.patches)
+            raise WorkflowError(
+                f"envs/{name}.txt (env family '{family}') needs patches that a conda"
+                f" environment does not get: {patches}; run without --sdm conda: the"
+                " workflow then builds patched venvs"
+            )
+
+
 # Checked at start-up, before any job: configuration errors a schema cannot express.
+check_conda_patches()
 check_claims_ledger()
 check_local_bodies()
 check_body_references()

@@ -6,6 +6,7 @@ rule plot_acceptance:
         cells=f"{RESULTS}/bench/cells.csv",
         claims="config/claims.yaml",
         schema="config/claims.schema.yaml",
+        code=script_code("plot_bench"),
     output:
         report(
             f"{RESULTS}/report/per_position_acceptance.png",
@@ -36,6 +37,7 @@ rule plot_acceptance:
 rule plot_throughput:
     input:
         cells=f"{RESULTS}/bench/cells.csv",
+        code=script_code("plot_bench"),
     output:
         report(
             f"{RESULTS}/report/throughput.png",
@@ -61,6 +63,7 @@ rule table_cells:
     input:
         cells=f"{RESULTS}/bench/cells.csv",
         missing=f"{RESULTS}/bench/missing_cells.txt",
+        code=script_code("render_tables"),
     output:
         report(
             f"{RESULTS}/report/cells.html",
@@ -84,7 +87,8 @@ rule table_cells:
 
 rule table_quantization:
     input:
-        quantization_reports(),
+        reports=quantization_reports(),
+        code=script_code("render_tables"),
     output:
         report(
             f"{RESULTS}/report/quantization.html",
@@ -108,7 +112,8 @@ rule table_quantization:
 
 rule table_body_shift:
     input:
-        abliteration_reports(),
+        reports=abliteration_reports(),
+        code=script_code("render_tables"),
     output:
         report(
             f"{RESULTS}/report/body_shift.html",
@@ -137,6 +142,7 @@ rule erratum_check:
         cells=f"{RESULTS}/bench/cells.csv",
         prompts=f"{RESULTS}/bench/prompts.csv",
         quantization=quantization_reports(),
+        code=script_code("claims"),
     output:
         html=report(
             f"{RESULTS}/report/erratum.html",
@@ -161,7 +167,8 @@ rule erratum_check:
 
 rule plot_training:
     input:
-        training_curves(),
+        curves=training_curves(),
+        code=script_code("plot_training"),
     output:
         report(
             f"{RESULTS}/report/training_curves.png",
@@ -185,6 +192,7 @@ rule provenance:
     input:
         cells=measured_bench_cell_jsons(),
         freezes=env_freezes(),
+        code=script_code("provenance"),
     output:
         report(
             f"{RESULTS}/report/provenance.html",
@@ -211,6 +219,7 @@ rule provenance:
 rule plot_acceptance_intervals:
     input:
         intervals=f"{RESULTS}/bench/intervals.csv",
+        code=script_code("plot_bench"),
     output:
         report(
             f"{RESULTS}/report/per_position_intervals.png",
@@ -236,6 +245,7 @@ rule plot_mechanism:
     input:
         intervals=f"{RESULTS}/bench/intervals.csv",
         shifts=abliteration_reports(),
+        code=script_code("plot_bench"),
     output:
         report(
             f"{RESULTS}/report/mechanism.png",
@@ -262,6 +272,7 @@ rule plot_mechanism:
 rule table_intervals:
     input:
         f"{RESULTS}/bench/intervals.csv",
+        code=script_code("render_tables"),
     output:
         report(
             f"{RESULTS}/report/intervals.html",
@@ -286,6 +297,7 @@ rule table_intervals:
 rule table_comparisons:
     input:
         f"{RESULTS}/bench/comparisons.csv",
+        code=script_code("render_tables"),
     output:
         report(
             f"{RESULTS}/report/comparisons.html",
@@ -310,6 +322,7 @@ rule table_comparisons:
 rule table_serving_vs_training:
     input:
         f"{RESULTS}/bench/serving_vs_training.csv",
+        code=script_code("render_tables"),
     output:
         report(
             f"{RESULTS}/report/serving_vs_training.html",

@@ -66,5 +66,5 @@ def plot_training(tables: dict[str, pd.DataFrame], out: Path) -> None:
 
 if __name__ == "__main__" and "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    tables = {Path(p).stem: pd.read_csv(p) for p in sm.input}
+    tables = {Path(p).stem: pd.read_csv(p) for p in sm.input.curves}
     plot_training(tables, Path(sm.output[0]))

