@@ -9,6 +9,7 @@ rule bench_cell:
         env=env_marker("vllm"),
         body=served_body_dir,
         drafter=bench_drafter_dir,
+        digests=bench_digests,
         prompts=config["bench"]["prompts"],
     output:
         bench_rep_outputs(),
@@ -26,6 +27,7 @@ rule bench_cell:
     params:
         python=env_python("vllm"),
         drafter_args=bench_drafter_args,
+        digest_args=bench_digest_args,
         reps=" ".join(str(r) for r in bench_reps()),
         bench_serve_reps=" ".join(str(r) for r in bench_serve_reps()),
         temperatures=" ".join(f"{t:g}" for t in bench_temperatures()),
@@ -37,13 +39,38 @@ rule bench_cell:
         gpu_lock=gpu_lock_args(),
     shell:
         "{params.python} scripts/bench_cell.py --body {input.body} --body-name {wildcards.body}"
-        " {params.drafter_args} --num-speculative-tokens {wildcards.n}"
+        " {params.drafter_args} --num-speculative-tokens {wildcards.n} {params.digest_args}"
         " --prompts {input.prompts} --num-prompts {params.num_prompts}"
         " --temperatures {params.temperatures} --max-tokens {params.max_tokens}"
         " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout}"
         " --server-args-json {params.server_args:q} --reps {params.reps}"
         " --bench-serve-reps {params.bench_serve_reps} --out {output}"
         " {params.gpu_lock} --server-log {log.server} > {log.bench} 2>&1"
+
+
+# The sha256 of each served model's weights, once; every bench job records it (provenance).
+rule weight_digest:
+    input:
+        code=script_sources("weight_digest"),
+        model=f"{RESULTS}/{{kind}}/{{name}}",
+    output:
+        f"{RESULTS}/digests/{{kind}}/{{name}}.json",
+    log:
+        f"logs/{PROFILE}/weight_digest/{{kind}}-{{name}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/weight_digest/{{kind}}-{{name}}.tsv"
+    wildcard_constraints:
+        kind="models|drafters",
+    conda:
+        "../envs/conda/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        python=driver_python(),
+    shell:
+        "{params.python} scripts/weight_digest.py --model {input.model} --out {output}"
+        " > {log} 2>&1"
 
 
 rule aggregate_cells:
@@ -122,6 +149,7 @@ rule serving_check:
         env=env_marker("vllm"),
         body=verifier_served_body,
         drafter=f"{RESULTS}/drafters/{{drafter}}",
+        digests=serving_check_digests,
         prompts=verifier_validation_prompts,
     output:
         f"{RESULTS}/serving_check/{{drafter}}.json",
@@ -142,6 +170,7 @@ rule serving_check:
         python=env_python("vllm"),
         body_name=lambda wildcards: config["drafters"][wildcards.drafter]["verifier"],
         drafter_args=bench_drafter_args,
+        digest_args=serving_check_digest_args,
         n=serving_check_setting("num_speculative_tokens"),
         num_prompts=serving_check_setting("num_prompts"),
         max_tokens=serving_check_setting("max_tokens"),
@@ -151,7 +180,7 @@ rule serving_check:
         gpu_lock=gpu_lock_args(),
     shell:
         "{params.python} scripts/bench_cell.py --body {input.body}"
-        " --body-name {params.body_name} {params.drafter_args}"
+        " --body-name {params.body_name} {params.drafter_args} {params.digest_args}"
         " --num-speculative-tokens {params.n} --prompts {input.prompts}"
         " --num-prompts {params.num_prompts} --temperatures 0 --max-tokens {params.max_tokens}"
         " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout}"

@@ -126,6 +126,11 @@ def env_marker(family):
     return [] if USE_CONDA else f"{ENVS_DIR}/{config['envs'][family]}.freeze.txt"
 
 
+def driver_python():
+    """The Python that runs Snakemake, for small stdlib-only steps (conda: the env's)."""
+    return "python" if USE_CONDA else sys.executable
+
+
 def env_python(family):
     """The interpreter a family's rules call: the config's existing one, or the built venv's."""
     if USE_CONDA:
@@ -475,6 +480,47 @@ def bench_drafter_dir(wildcards):
     return (
         drafter_dir(wildcards.drafter) if drafter_has_weights(wildcards.drafter) else []
     )
+
+
+def digest_file(model_dir):
+    """weight_digest's output for a model or drafter directory under RESULTS."""
+    kind, name = Path(model_dir).relative_to(RESULTS).parts
+    return f"{RESULTS}/digests/{kind}/{name}.json"
+
+
+def bench_digest_files(wildcards):
+    files = {"body": digest_file(served_body(wildcards.body))}
+    if wildcards.drafter != "none" and drafter_has_weights(wildcards.drafter):
+        files["drafter"] = digest_file(drafter_dir(wildcards.drafter))
+    return files
+
+
+def serving_check_digest_files(wildcards):
+    verifier = config["drafters"][wildcards.drafter]["verifier"]
+    return {
+        "body": digest_file(served_body(verifier)),
+        "drafter": digest_file(drafter_dir(wildcards.drafter)),
+    }
+
+
+def digest_inputs(files_of):
+    """The digest files as a rule's input (a list) and as its script's arguments."""
+
+    def inputs(wildcards):
+        return list(files_of(wildcards).values())
+
+    def args(wildcards):
+        files = files_of(wildcards)
+        drafter = f" --drafter-digest {files['drafter']}" if "drafter" in files else ""
+        return f"--body-digest {files['body']}{drafter}"
+
+    return inputs, args
+
+
+bench_digests, bench_digest_args = digest_inputs(bench_digest_files)
+serving_check_digests, serving_check_digest_args = digest_inputs(
+    serving_check_digest_files
+)
 
 
 def bench_drafter_args(wildcards):

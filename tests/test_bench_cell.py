@@ -189,3 +189,27 @@ def test_per_prompt_throughput_without_saved_latencies():
     """vllm 0.24's saved JSON has no `latencies`: TTFT + inter-token gaps instead."""
     result = {"output_lens": [3], "ttfts": [0.1], "itls": [[0.2, 0.2]]}
     assert per_prompt_throughput(result) == pytest.approx(3 / 0.5)
+
+
+def test_weight_digests_are_read_from_the_digest_file(tmp_path):
+    """A bench job records the digest weight_digest wrote once, not its own read of the weights;
+    without a digest file it hashes them itself."""
+    import json
+
+    from weight_digest import main as write_digest
+    from weight_digest import read_digest, sha256_file
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    out = tmp_path / "digest.json"
+    write_digest(["--model", str(model), "--out", str(out)])
+    expected = {"model.safetensors": sha256_file(model / "model.safetensors")}
+    assert json.loads(out.read_text())["sha256"] == expected
+    assert read_digest(out, model) == expected == read_digest(None, model)
+    (model / "model.safetensors").write_bytes(b"changed")  # the file is what is recorded
+    assert read_digest(out, model) == expected
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit, match="no \\*.safetensors"):
+        write_digest(["--model", str(empty), "--out", str(tmp_path / "e.json")])

@@ -120,20 +120,24 @@ CONFIG_CHANGES = {
     "bench num_prompts": (("bench", "num_prompts"), 2, {"bench_cell": 4}),
     # the two new n = 3 cells; the n = 0 cells are kept
     "num_speculative_tokens": (("bench", "num_speculative_tokens"), [0, 3], {"bench_cell": 2}),
-    # both drafters (the fine-tuned one starts from the vanilla one) and their cells; no data
+    # both drafters (the fine-tuned one starts from the vanilla one), their weight digests and
+    # cells; no data
     "drafter lr": (("drafter_training", "train", "lr"), 0.002,
-                   {"train_drafter": 2, "bench_cell": 2, "plot_training": 1}),
+                   {"train_drafter": 2, "weight_digest": 2, "bench_cell": 2, "plot_training": 1}),
     "drafter epochs": (("drafter_training", "train", "epochs"), 3,
-                       {"train_drafter": 2, "bench_cell": 2, "plot_training": 1}),
+                       {"train_drafter": 2, "weight_digest": 2, "bench_cell": 2,
+                        "plot_training": 1}),
     # the abliterated body and everything made from it; the vanilla drafter and cells are kept
     "abliteration strength": (("bodies", "abliterated", "strength"), 0.5, {
         "abliterate_body": 1, "table_body_shift": 1, "quantize_body": 1, "table_quantization": 1,
         "regenerate_responses": 1, "prepare_data": 1, "extract_hidden_states": 1,
-        "train_drafter": 1, "plot_training": 1, "bench_cell": 2}),
+        "train_drafter": 1, "plot_training": 1, "bench_cell": 2,
+        "weight_digest": 2}),  # the abliterated body's (served bf16 here) and the drafter's
     # the instructions and both bodies' data and drafters; the n = 0 cells are kept
     "instruction count": (("drafter_training", "instructions", "count"), 10, {
         "synthesize_instructions": 1, "regenerate_responses": 2, "prepare_data": 2,
-        "extract_hidden_states": 2, "train_drafter": 2, "plot_training": 1, "bench_cell": 2}),
+        "extract_hidden_states": 2, "train_drafter": 2, "plot_training": 1, "bench_cell": 2,
+        "weight_digest": 2}),
 }
 
 
