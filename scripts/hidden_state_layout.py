@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import atomic_io
+import resume_key
 
 FILE_PATTERN = re.compile(r"hs_(\d+)\.safetensors$")
 
@@ -57,3 +58,10 @@ def publish(partial: Path, out: Path, summary: dict) -> None:
     """Write summary.json beside the finished files and move the folder into place."""
     (partial / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     atomic_io.publish_dir(partial, out)
+
+
+def partial_key(args: argparse.Namespace, layer_ids: list[int], stored_dtype: str) -> dict:
+    """What a hidden-state writer's rows depend on: the body's and the dataset's content, the
+    taps and the stored dtype (resume_key.py); its partial rows resume only under this key."""
+    return resume_key.run_key({"layer_ids": layer_ids, "stored_dtype": stored_dtype},
+                              {"body": args.body, "dataset": args.dataset})

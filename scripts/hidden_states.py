@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 import hidden_state_layout
+import resume_key
 from hidden_state_layout import check_layer_ids, default_layer_ids, sample_file
 
 log = logging.getLogger("hidden_states")
@@ -139,6 +140,9 @@ def extract(args: argparse.Namespace) -> None:
     )
 
     partial = args.out.with_name(args.out.name + ".partial")
+    key = hidden_state_layout.partial_key(args, layer_ids, str(saved_dtype))
+    if resume_key.prepare_partial(partial, key):
+        log.info("resuming the rows already in %s", partial)
     partial.mkdir(parents=True, exist_ok=True)
     taps = ResidualTaps(layers, layer_ids)
     start, done, tokens = time.monotonic(), 0, 0
@@ -166,6 +170,7 @@ def extract(args: argparse.Namespace) -> None:
     }
     log.info("greedy first-position acceptance bound at T=%s: %s", args.temperature, summary["greedy_a0_bound"])
     hidden_state_layout.publish(partial, args.out, summary)
+    resume_key.finish(partial)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import resume_key
 import serving
 
 log = logging.getLogger("regenerate_responses")
@@ -70,10 +71,21 @@ def drop_error_file(outfile: Path) -> int:
     return rows
 
 
+def partial_key(args: argparse.Namespace) -> dict:
+    """What the responses depend on: the body's and the instructions' content, the sampling
+    arguments, and the vLLM that serves (resume_key.py)."""
+    arguments = {k: getattr(args, k) for k in ("preset", "temperature", "max_tokens", "seed",
+                                               "limit", "max_model_len")}
+    arguments["python"] = sys.executable
+    return resume_key.run_key(arguments, {"body": args.body, "instructions": args.instructions})
+
+
 def regenerate(args: argparse.Namespace) -> None:
     partial = args.out.with_name(args.out.name + ".partial")
-    if partial.exists():
+    if resume_key.prepare_partial(partial, partial_key(args)):
         log.info("resuming: %d rows already in %s", count_rows(partial), partial)
+    else:
+        error_file(partial).unlink(missing_ok=True)
     # The tool loads the tokenizer by the served model name, so the name is the body's path.
     spec = serving.spec_from_arguments(
         sys.executable, args.body, args, served_model_name=str(args.body)
@@ -102,6 +114,7 @@ def regenerate(args: argparse.Namespace) -> None:
     if retried:
         log.info("%d failed attempts were retried successfully; their error file is removed", retried)
     partial.replace(args.out)
+    resume_key.finish(partial)
     log.info("%d responses in %s", count_rows(args.out), args.out)
 
 

@@ -7,7 +7,7 @@ What this module adds around the field's trainer, and why:
 - Resume after a kill: checkpoints go to a work directory that is not a rule output (Snakemake
   deletes the outputs of a failed job), with `--checkpoint-freq` < 1 for checkpoints inside an
   epoch; the trainer resumes from the newest one by itself. A run key (the command and
-  fingerprints of its inputs) is kept beside them: checkpoints of another run are discarded,
+  content fingerprints of its inputs, resume_key.py) is kept beside them: checkpoints of another run are discarded,
   never resumed.
 - The trainer only logs its metrics (`k=v, ...` lines); they are parsed into a CSV here.
 - The published drafter is the last checkpoint's config and weights, without optimizer state.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import atomic_io
 from drafter_checks import drafter_problems
+from resume_key import content_fingerprint
 
 log = logging.getLogger("train_drafter")
 
@@ -50,24 +50,11 @@ def stage_data_root(root: Path, dataset: Path, hidden_states: Path) -> None:
     (root / "hidden_states").symlink_to(hidden_states.resolve(), target_is_directory=True)
 
 
-def fingerprint(path: Path | None) -> str | None:
-    """sha256 over the names and sizes of the files under `path` and the content of its small
-    (<1 MiB) files: cheap, and changes whenever a rule rewrites its output."""
-    if path is None:
-        return None
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        size = f.stat().st_size
-        h.update(f"{f.relative_to(path)}:{size}\n".encode())
-        if size < 1 << 20:
-            h.update(f.read_bytes())
-    return h.hexdigest()
-
-
 def run_key(command: list[str], inputs: dict[str, Path | None]) -> dict:
+    """The command and the content of every input (resume_key.py says why content)."""
     return {
         "command": command,
-        "inputs": {name: fingerprint(p) for name, p in sorted(inputs.items())},
+        "inputs": {name: content_fingerprint(p) for name, p in sorted(inputs.items())},
     }
 
 
