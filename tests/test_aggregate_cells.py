@@ -61,3 +61,41 @@ def test_missing_cells_are_listed_in_configured_order():
 
     assert missing_cells(["a", "b", "c"], ["c", "a"]) == ["b"]
     assert missing_cells(["a"], ["a"]) == []
+
+
+def test_the_fidelity_gate_fails_the_run_naming_each_failing_row(tmp_path):
+    """The cells table keeps a failing row with its verdict; the fidelity_gate step then ends
+    the run non-zero naming it. Rows not judged (a partial report) do not fail it."""
+    from types import SimpleNamespace
+
+    from fidelity_gate import main as gate
+
+    df = table(tmp_path, spec_lp=-15.0)
+    cells = tmp_path / "cells.csv"
+    df.to_csv(cells, index=False)
+    sm = SimpleNamespace(input=[str(cells)], output=[str(tmp_path / "gate.txt")],
+                         log=[str(tmp_path / "gate.log")])
+    with pytest.raises(SystemExit, match="vanilla/vanilla/n2/T0.7/rep1: delta"):
+        gate(sm)
+    assert not (tmp_path / "gate.txt").exists()
+    df.loc[df["fidelity"] == "FAIL", "fidelity"] = "not judged: no n=0 cell of this body"
+    df.to_csv(cells, index=False)
+    gate(sm)
+    assert "passed" in (tmp_path / "gate.txt").read_text()
+
+
+def test_greedy_outputs_that_differ_fail_the_gate_at_t0():
+    import pandas as pd
+    from aggregate_cells import greedy_gate
+
+    rows = pd.DataFrame([
+        {"body": "b", "drafter": "d", "n": 4, "rep": 1, "temperature": 0.0,
+         "greedy_prefix": 0.5, "fidelity_ok": True, "fidelity": "ok"},
+        {"body": "b", "drafter": "d", "n": 4, "rep": 2, "temperature": 0.0,
+         "greedy_prefix": 1.0, "fidelity_ok": True, "fidelity": "ok"},
+        {"body": "b", "drafter": "d", "n": 4, "rep": 1, "temperature": 0.7,
+         "greedy_prefix": float("nan"), "fidelity_ok": True, "fidelity": "ok"},
+    ])
+    gated = greedy_gate(rows, 0.95)
+    assert gated["fidelity"].tolist() == ["FAIL", "ok", "ok"]
+    assert gated["fidelity_ok"].tolist() == [False, True, True]
