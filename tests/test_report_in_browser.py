@@ -18,7 +18,7 @@ FIGURES = [
     ("Bench", "throughput.png"),
     ("Drafter training", "training_curves.png"),
 ]
-STATUSES = {"published-measured", "retracted", "estimate"}
+STATUSES = {"published-measured", "retracted", "estimate", "reference"}
 SHOTS = SMOKE_RESULTS / "report_screenshots"
 
 
