@@ -85,8 +85,8 @@ data-targets)
 restore)
   for name in results drafters; do
     if ls "$CARRY/$name.tgz.part"* >/dev/null 2>&1; then
-      cat "$CARRY/$name.tgz.part"* | tar -xz results logs benchmarks 2>/dev/null \
-        || cat "$CARRY/$name.tgz.part"* | tar -xz results
+      # everything but the collecting machine's own state folder (tmp/study)
+      cat "$CARRY/$name.tgz.part"* | tar -xz --exclude='tmp/*'
     fi
   done
   ls results/gpu results/gpu/drafters ;;

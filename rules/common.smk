@@ -609,16 +609,13 @@ def check_claims_ledger():
 
     config_dir = Path(workflow.basedir) / "config"
     try:
-        claims.load_claims(
+        ledger = claims.load_claims(
             config_dir / "claims.yaml",
             config_dir / "claims.schema.yaml",
             profiles=claims.known_profiles(config_dir),
         )
     except claims.ClaimError as exc:
         raise WorkflowError(str(exc)) from None
-    ledger = claims.load_claims(
-        config_dir / "claims.yaml", config_dir / "claims.schema.yaml"
-    )
     missing = claims.unbenched(ledger, PROFILE, set(bench_configurations()))
     if missing:
         listed = "; ".join(missing)

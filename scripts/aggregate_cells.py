@@ -7,15 +7,15 @@ served without speculation at the same temperature. The threshold comes from the
 standard errors of the difference (each mean's standard error over its prompts, the n=0
 repeats pooled), capped by the config's `max_delta_logprob` when there are too few prompts for
 the standard error to mean much. A cell beyond it is marked fidelity "FAIL" (fidelity_ok=False);
-the report refuses to plot it and the `fidelity_gate` rule fails the run naming it. At T = 0 a
-speculative cell must also reproduce the body's greedy tokens (greedy_prefix >= the config's
-`fidelity_min_greedy_prefix`), or it fails too. A cell whose body has no n=0 cell (only in a
-partial report, `partial_bench`: the DAG otherwise always has one) is "not judged": not plotted
-as valid either, but kept in the intervals with that label, and listed as such. At T = 0 the greedy tokens are also compared with the n=0 cell's
-of the same repeat, prompt by prompt (greedy_match: the share of prompts with identical tokens;
-greedy_prefix: the mean share of tokens before the first difference); reported, not gated,
-gated only below `fidelity_min_greedy_prefix`, since batch shapes that differ between
+the report refuses to plot it and the `fidelity_gate` rule fails the run naming it.
+At T = 0 the greedy tokens are also compared with the n=0 cell's of the same repeat, prompt by
+prompt (greedy_match: the share of prompts with identical tokens; greedy_prefix: the mean share
+of tokens before the first difference); a speculative cell fails too when greedy_prefix is below
+`fidelity_min_greedy_prefix`, a bound under 1 since batch shapes that differ between
 verification and plain decoding may flip a near-tie.
+A cell whose body has no n=0 cell (only in a partial report, `partial_bench`: the DAG otherwise
+always has one) is "not judged": not plotted as valid either, but kept in the intervals with
+that label, and listed as such.
 Counters: a row whose spec-decode counts are inconsistent (bench_cell.counter_problems) is
 marked counters_ok=False and fails the job, naming the cell.
 """
@@ -133,12 +133,14 @@ def fidelity_thresholds(df: pd.DataFrame, prompts: pd.DataFrame | None,
     if prompts is None or prompts.empty or "sum_logprob" not in prompts:
         return [max_delta_logprob] * len(df)
     unit = prompts.dropna(subset=["sum_logprob"])
-    ref = {k: ratio_standard_error(g["sum_logprob"].to_numpy(float),
-                                   g["output_tokens"].to_numpy(float))
-           for k, g in unit[unit["n"] == 0].groupby(["body", "temperature"])}
-    own = {k: ratio_standard_error(g["sum_logprob"].to_numpy(float),
-                                   g["output_tokens"].to_numpy(float))
-           for k, g in unit.groupby(["body", "drafter", "n", "temperature", "rep"])}
+
+    def mean_logprob_se(rows: pd.DataFrame, keys: list[str]) -> dict:
+        return {k: ratio_standard_error(g["sum_logprob"].to_numpy(float),
+                                        g["output_tokens"].to_numpy(float))
+                for k, g in rows.groupby(keys)}
+
+    ref = mean_logprob_se(unit[unit["n"] == 0], ["body", "temperature"])
+    own = mean_logprob_se(unit, ["body", "drafter", "n", "temperature", "rep"])
     out = []
     for row in df.itertuples():
         se = np.hypot(own.get((row.body, row.drafter, row.n, row.temperature, row.rep),

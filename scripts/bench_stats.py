@@ -129,13 +129,19 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.
     return pd.DataFrame(rows)
 
 
+def fidelity_status(cells: pd.DataFrame) -> pd.Series:
+    """Each row's fidelity verdict: ok, FAIL or "not judged: ..." (aggregate_cells writes it;
+    a table with only the older fidelity_ok column reads as ok / FAIL)."""
+    if "fidelity" in cells:
+        return cells["fidelity"]
+    return cells["fidelity_ok"].astype(bool).map({True: "ok", False: "FAIL"})
+
+
 def valid_prompts(prompts: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     """Only the rows whose (cell, temperature, repeat) did not fail the fidelity gate: passed,
     or not judged (no n = 0 cell of the body in a partial report; `fidelity` says so)."""
     keys = ["body", "drafter", "n", "temperature", "rep"]
-    status = cells["fidelity"] if "fidelity" in cells else cells["fidelity_ok"].map(
-        {True: "ok", False: "FAIL"})
-    kept = cells.assign(fidelity=status)
+    kept = cells.assign(fidelity=fidelity_status(cells))
     kept = kept[kept["fidelity"] != "FAIL"][[*keys, "fidelity"]]
     return prompts.merge(kept, on=keys, how="inner")
 

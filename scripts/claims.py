@@ -21,6 +21,7 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import yaml
+from bench_stats import draws, fidelity_status, interval, valid_prompts
 
 RECOMPUTE_TOLERANCE = 0.01  # published ratios are given to two decimals
 A0_FLOOR = 0.2  # a_0 below this: "drafter too weak to judge" (the miniature's ~0.17 is)
@@ -118,17 +119,13 @@ def failed_gate(cells: pd.DataFrame, measures: dict) -> bool:
     sel = cells[(cells["body"] == measures["body"]) & (cells["drafter"] == measures["drafter"])
                 & (cells["temperature"] == measures.get("temperature", SEEDS_TEMPERATURE))
                 & cells["n"].isin(as_list(measures.get("n", [])))]
-    status = sel["fidelity"] if "fidelity" in sel else sel["fidelity_ok"].map(
-        {True: "ok", False: "FAIL"})
-    return bool((status == "FAIL").any())
+    return bool((fidelity_status(sel) == "FAIL").any())
 
 
 def shape_statistics(prompts: pd.DataFrame | None, measures: dict, n_boot: int = 2000,
                      seed: int = 0) -> dict | None:
     """a_0 and a_last / a_0 with its 95 % interval over prompts (bench_stats' cluster
     bootstrap), for a per-position claim's series at the seeds' temperature."""
-    from bench_stats import draws, interval
-
     if prompts is None or prompts.empty:
         return None
     n = measures["n"]
@@ -285,8 +282,6 @@ def write_erratum(claims_path: Path, schema_path: Path, cells_csv: Path, quant_r
              for p in quant_reports}
     prompts = None
     if prompts_csv is not None:
-        from bench_stats import valid_prompts
-
         prompts = valid_prompts(pd.read_csv(prompts_csv), cells)
     table = erratum_table(claims, cells, quant, profile, prompts)
     atomic_io.write_text_atomically(out_csv, table.to_csv(index=False))

@@ -7,12 +7,11 @@ the tables and figures still show a failing cell with its verdict while the run 
 from pathlib import Path
 
 import pandas as pd
+from bench_stats import fidelity_status
 
 
 def failing_rows(cells: pd.DataFrame) -> list[str]:
-    status = cells["fidelity"] if "fidelity" in cells else cells["fidelity_ok"].map(
-        {True: "ok", False: "FAIL"})
-    bad = cells[status == "FAIL"]
+    bad = cells[fidelity_status(cells) == "FAIL"]
     return [f"{r.body}/{r.drafter}/n{r.n}/T{r.temperature:g}/rep{r.rep}: delta"
             f" {r.delta_logprob:+.3f} nats (threshold {getattr(r, 'fidelity_threshold', float('nan')):.3f}),"
             f" greedy_prefix {getattr(r, 'greedy_prefix', float('nan')):.3f}"

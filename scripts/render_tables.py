@@ -5,6 +5,7 @@ from pathlib import Path
 
 import atomic_io
 import pandas as pd
+from bench_stats import fidelity_status
 from jinja2 import Environment, FileSystemLoader
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
@@ -22,8 +23,7 @@ def render(title: str, table: pd.DataFrame, notes: list[str], out: Path) -> None
 
 def cells_table(cells_csv: Path, out: Path, missing: Path | None = None) -> None:
     table = pd.read_csv(cells_csv)
-    status = table["fidelity"] if "fidelity" in table else table["fidelity_ok"].map(
-        {True: "ok", False: "FAIL"})
+    status = fidelity_status(table)
     failed = int((status == "FAIL").sum())
     unjudged = int(status.str.startswith("not judged").sum())
     notes = [f"{len(table)} rows (cell x temperature x repeat); {failed} failed the"

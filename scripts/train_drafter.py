@@ -7,8 +7,8 @@ What this module adds around the field's trainer, and why:
 - Resume after a kill: checkpoints go to a work directory that is not a rule output (Snakemake
   deletes the outputs of a failed job), with `--checkpoint-freq` < 1 for checkpoints inside an
   epoch; the trainer resumes from the newest one by itself. A run key (the command and
-  content fingerprints of its inputs, resume_key.py) is kept beside them: checkpoints of another run are discarded,
-  never resumed.
+  content fingerprints of its inputs, resume_key.py) is kept beside them: checkpoints of another
+  run are discarded, never resumed.
 - The trainer only logs its metrics (`k=v, ...` lines); they are parsed into a CSV here.
 - The published drafter is the last checkpoint's config and weights, without optimizer state.
 """
@@ -27,12 +27,11 @@ import sys
 from pathlib import Path
 
 import atomic_io
+import resume_key
 from drafter_checks import drafter_problems
-from resume_key import content_fingerprint
 
 log = logging.getLogger("train_drafter")
 
-RUN_KEY = "run_key.json"
 # Files of a checkpoint directory that vLLM needs to load the drafter.
 DRAFTER_FILES = ("config.json", "*.safetensors", "*.npy")
 
@@ -50,25 +49,12 @@ def stage_data_root(root: Path, dataset: Path, hidden_states: Path) -> None:
     (root / "hidden_states").symlink_to(hidden_states.resolve(), target_is_directory=True)
 
 
-def run_key(command: list[str], inputs: dict[str, Path | None]) -> dict:
-    """The command and the content of every input (resume_key.py says why content)."""
-    return {
-        "command": command,
-        "inputs": {name: content_fingerprint(p) for name, p in sorted(inputs.items())},
-    }
-
-
 def prepare_checkpoint_dir(ckpt: Path, key: dict) -> bool:
-    """Keep `ckpt` if it belongs to this run (return True: resuming), else empty it."""
-    key_file = ckpt / RUN_KEY
-    if key_file.exists() and json.loads(key_file.read_text()) == key:
-        return any(p.is_dir() and p.name.isdigit() for p in ckpt.iterdir())
-    if ckpt.exists():
-        log.info("discarding checkpoints of another run in %s", ckpt)
-        shutil.rmtree(ckpt)
-    ckpt.mkdir(parents=True)
-    key_file.write_text(json.dumps(key, indent=2) + "\n")
-    return False
+    """Keep `ckpt` if it belongs to this run and holds a checkpoint (return True: resuming),
+    else empty it (resume_key.prepare_partial, which records the key beside it)."""
+    resumed = resume_key.prepare_partial(ckpt, key)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    return resumed and any(p.is_dir() and p.name.isdigit() for p in ckpt.iterdir())
 
 
 # --- the trainer --------------------------------------------------------------------------
@@ -245,7 +231,7 @@ def train(args: argparse.Namespace) -> None:
     cmd = train_command(args, data_root, ckpt)
     if args.from_pretrained:
         cmd[cmd.index("--from-pretrained") + 1] = str(start_copy)
-    key = run_key(cmd, {
+    key = resume_key.run_key(cmd, {
         "verifier": args.verifier, "dataset": args.dataset, "hidden_states": args.hidden_states,
         "from_pretrained": args.from_pretrained,
     })

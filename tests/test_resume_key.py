@@ -72,13 +72,13 @@ def test_training_does_not_resume_onto_a_rewritten_body(tmp_path):
     """The defect the size-only fingerprint had: an abliteration at another strength rewrites
     the verifier with the same file sizes."""
     body, data = body_and_data(tmp_path)
-    key = train_drafter.run_key(["train"], {"verifier": body, "dataset": data})
+    key = resume_key.run_key(["train"], {"verifier": body, "dataset": data})
     ckpt = tmp_path / "checkpoints"
     assert train_drafter.prepare_checkpoint_dir(ckpt, key) is False
     (ckpt / "0").mkdir()
     assert train_drafter.prepare_checkpoint_dir(ckpt, key) is True
     (body / "model.safetensors").write_bytes(b"z" * 64)
-    changed = train_drafter.run_key(["train"], {"verifier": body, "dataset": data})
+    changed = resume_key.run_key(["train"], {"verifier": body, "dataset": data})
     assert changed != key
     assert train_drafter.prepare_checkpoint_dir(ckpt, changed) is False
     assert not (ckpt / "0").exists()
