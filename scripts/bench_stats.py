@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fidelity_verdicts import fidelity_status
 
 SERIES = ["body", "drafter", "n", "temperature"]
 LEVEL = 0.95
@@ -127,14 +128,6 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.
                      "estimate": est, "lo": lo, "hi": hi, "prompts": shared,
                      "verdict": verdict(lo, hi, 1.0)})
     return pd.DataFrame(rows)
-
-
-def fidelity_status(cells: pd.DataFrame) -> pd.Series:
-    """Each row's fidelity verdict: ok, FAIL or "not judged: ..." (aggregate_cells writes it;
-    a table with only the older fidelity_ok column reads as ok / FAIL)."""
-    if "fidelity" in cells:
-        return cells["fidelity"]
-    return cells["fidelity_ok"].astype(bool).map({True: "ok", False: "FAIL"})
 
 
 def valid_prompts(prompts: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:

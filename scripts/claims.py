@@ -21,7 +21,8 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import yaml
-from bench_stats import draws, fidelity_status, interval, valid_prompts
+from bench_stats import draws, interval, valid_prompts
+from fidelity_verdicts import fidelity_status
 
 RECOMPUTE_TOLERANCE = 0.01  # published ratios are given to two decimals
 A0_FLOOR = 0.2  # a_0 below this: "drafter too weak to judge" (the miniature's ~0.17 is)

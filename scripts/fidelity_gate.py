@@ -7,7 +7,7 @@ the tables and figures still show a failing cell with its verdict while the run 
 from pathlib import Path
 
 import pandas as pd
-from bench_stats import fidelity_status
+from fidelity_verdicts import fidelity_status
 
 
 def failing_rows(cells: pd.DataFrame) -> list[str]:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import atomic_io
 import pandas as pd
-from bench_stats import fidelity_status
+from fidelity_verdicts import fidelity_status
 from jinja2 import Environment, FileSystemLoader
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
