@@ -26,8 +26,14 @@ ENVS=/opt/spec-envs
 CARRY=/tmp/carry
 STATE=/tmp/study
 PYTHON=$(command -v python3)
-SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile config/gpu.yaml --cores 16
-           --resources gpu=3 mem_mb=120000 --keep-going --rerun-incomplete --printshellcmds)
+# The profile (and machine settings merged over it) and how many servers may share the GPU:
+# the GPU study by default; the gb10 rehearsal (issue #17) with
+#   STUDY_CONFIGS="config/gb10-rehearsal.yaml gpu/h100.yaml" STUDY_GPUS=1
+# (gb10's servers take 85 % of the GPU's memory: one at a time).
+read -r -a CONFIGS <<< "${STUDY_CONFIGS:-config/gpu.yaml}"
+SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile "${CONFIGS[@]}" --cores 16
+           --resources gpu="${STUDY_GPUS:-3}" mem_mb=120000 --keep-going --rerun-incomplete
+           --printshellcmds)
 # Rules of the data part: on a later machine their carried outputs are used as they are
 # (Snakemake's --allowed-rules), since hidden states and datasets do not travel.
 DATA_RULES="synthesize_instructions regenerate_responses prepare_data extract_hidden_states_vllm

@@ -72,6 +72,40 @@ rule make_tiny_body:
         " --seed {params.seed} --initializer-range {params.initializer_range} > {log} 2>&1"
 
 
+rule make_tiny_gemma4_body:
+    input:
+        code=script_sources("make_tiny_gemma4"),
+        env=env_marker("vllm"),
+        prompts=config["body_checks"]["prompts"],
+        corpus=body_setting("corpus"),
+    output:
+        directory(f"{RESULTS}/models/{{body}}"),
+    log:
+        f"logs/{PROFILE}/make_tiny_gemma4_body/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/make_tiny_gemma4_body/{{body}}.tsv"
+    wildcard_constraints:
+        body=bodies_from("tiny-gemma4"),
+    conda:
+        conda_env("vllm")
+    threads: 1
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+    params:
+        # the vllm environment: Gemma 4's image processor needs Pillow, which it has
+        python=env_python("vllm"),
+        vocab_size=body_setting("vocab_size"),
+        hidden_size=body_setting("hidden_size"),
+        layers=body_setting("layers"),
+        experts=body_setting("experts"),
+        seed=body_setting("seed"),
+    shell:
+        "{params.python} scripts/make_tiny_gemma4.py body --out {output} --corpus {input.corpus}"
+        " --prompts {input.prompts} --vocab-size {params.vocab_size}"
+        " --hidden-size {params.hidden_size} --layers {params.layers}"
+        " --experts {params.experts} --seed {params.seed} > {log} 2>&1"
+
+
 rule download_body:
     input:
         code=script_sources("body_from_hub"),

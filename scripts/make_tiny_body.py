@@ -50,13 +50,18 @@ def train_tokenizer(corpus: list[str], vocab_size: int):
     )
 
 
+def padded_vocab_size(tokens: int) -> int:
+    """The embedding rows for `tokens`: a multiple of 64, as real checkpoints pad theirs."""
+    return -(-tokens // 64) * 64
+
+
 def make_model(tokenizer, hidden_size: int, layers: int, heads: int, kv_heads: int,
                intermediate_size: int, seed: int, initializer_range: float):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    vocab = -(-len(tokenizer) // 64) * 64  # pad to a multiple of 64, as real checkpoints do
+    vocab = padded_vocab_size(len(tokenizer))
     config = LlamaConfig(
         vocab_size=vocab,
         hidden_size=hidden_size,

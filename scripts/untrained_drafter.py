@@ -1,18 +1,33 @@
-"""An EAGLE-3 drafter with random weights for a verifier, made by speculators' own CLI.
+"""A drafter with random weights for a verifier, in the layout vLLM serves for its method.
 
-`speculators train --dry-run` builds the drafter from the verifier's config and saves a
-vLLM-loadable checkpoint without training: the smoke profile's drafter, and the proof that a
-body can be drafted for before any data exists.
+EAGLE-3 (and speculators' other methods): `speculators train --dry-run` builds the drafter from
+the verifier's config and saves a vLLM-loadable checkpoint without training: the smoke
+profile's drafter, the gb10 rehearsal's stand-in for RedHatAI's published one, and the proof
+that a body can be drafted for before any data exists.
+
+MTP on a Gemma 4 verifier: vLLM's gemma4_mtp.py serves Google's assistant checkpoint
+(`gemma4_assistant`), not speculators' MTP format, so the stand-in for Google's assistant is
+built in that layout from transformers' own classes (scripts/make_tiny_gemma4.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import atomic_io
+
+
+# Google's Gemma 4 assistants are a few layers deep; two exercise the per-layer KV sharing.
+MTP_ASSISTANT_LAYERS = 2
+
+
+def verifier_model_type(verifier: Path) -> str:
+    return json.loads((verifier / "config.json").read_text()).get("model_type", "")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +37,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path)
     a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if a.speculator_type == "mtp" and verifier_model_type(a.verifier) == "gemma4":
+        import make_tiny_gemma4
+
+        hidden = json.loads((a.verifier / "config.json").read_text())["text_config"]["hidden_size"]
+        make_tiny_gemma4.make_mtp_assistant(a.out, a.verifier, hidden_size=hidden,
+                                            layers=MTP_ASSISTANT_LAYERS, seed=a.seed)
+        return
     with atomic_io.staged_dir(a.out) as work:
         staged = work / "drafter"
         cmd = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,20 +19,23 @@ SMOKE_RESULTS = ROOT / "results" / "smoke"
 ENVS = ROOT / "results" / "envs"
 
 
-def snakemake(*args: str, check: bool = True, timeout: int = 3600) -> subprocess.CompletedProcess:
-    """Run the workflow's Snakemake (the one installed beside this Python) in the repo root."""
+def snakemake(
+    *args: str, check: bool = True, timeout: int = 3600, cwd: Path = ROOT
+) -> subprocess.CompletedProcess:
+    """Run the workflow's Snakemake (the one installed beside this Python) in `cwd`, by default
+    the repo root; a test that edits the workflow runs it in a copy (`smoke_copy`)."""
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
     proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
 
 
-def dry_run_jobs(*args: str) -> dict[str, int]:
+def dry_run_jobs(*args: str, cwd: Path = ROOT) -> dict[str, int]:
     """Rule name -> job count of a dry run (from Snakemake's job-stats table)."""
-    out = snakemake("-n", "--quiet", "rules", *args).stdout
+    out = snakemake("-n", "--quiet", "rules", *args, cwd=cwd).stdout
     jobs: dict[str, int] = {}
     for line in out.splitlines():
         parts = line.split()
@@ -59,11 +63,33 @@ def smoke_report(smoke_run) -> Path:
     return out
 
 
+@pytest.fixture
+def smoke_copy(smoke_run, tmp_path) -> Path:
+    """The workflow with the smoke run's state, copied into a temporary directory, for tests
+    that edit a tracked file (an env file, a module, a template) and ask Snakemake what would
+    rerun: the edit happens in the copy, never in the checkout (as Snakemake's own tests copy
+    their workflows). Copied: the tracked files, the smoke results and Snakemake's metadata
+    (mtimes kept); the built environments are linked, not copied (GBs; a dry run reads only
+    their freeze files)."""
+    copy = tmp_path / "workflow"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        src = ROOT / name
+        if src.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, copy / name)
+    shutil.copytree(SMOKE_RESULTS, copy / "results" / "smoke", symlinks=True)
+    shutil.copytree(ROOT / ".snakemake" / "metadata", copy / ".snakemake" / "metadata")
+    (copy / "results" / "envs").symlink_to(ENVS, target_is_directory=True)
+    return copy
+
+
 # Test tiers (README, "The two commands"): `pytest -m "not workflow"` runs the unit tests alone.
 # A test is a workflow test when it needs the smoke run, a built tool environment or a real
 # Snakemake run that builds one; those are marked here rather than test by test, so that a new
 # test that asks for `smoke_run` cannot land in the fast tier by mistake.
-WORKFLOW_FIXTURES = {"smoke_run", "smoke_report"}
+WORKFLOW_FIXTURES = {"smoke_run", "smoke_report", "smoke_copy"}
 
 
 def pytest_configure(config):

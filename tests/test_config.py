@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 from conftest import ROOT, dry_run_jobs, snakemake
 
-PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml", "gpu.yaml"]
+PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml", "gpu.yaml", "gb10-rehearsal.yaml"]
 
 
 def load(name):
@@ -188,6 +188,28 @@ def test_partial_bench_reports_only_the_cells_that_exist(tmp_path):
     partial = dry_run_jobs("--configfile", path, "--config", "partial_bench=True", "--cores", "2",
                            target)
     assert "bench_cell" not in partial and partial["aggregate_cells"] == 1
+
+
+def test_gb10_rehearsal_differs_from_gb10_only_in_model_sources():
+    """The rehearsal (issue #17) is gb10 with tiny stand-ins for its models: its bodies, its two
+    downloaded drafters (the fine-tuned one and everything else is gb10's) and, since gb10's
+    Magpie preset is a hub download too, the instructions' source. Every other value, down to
+    the server flags, the FP8 recipe and the bench, is gb10's."""
+    gb10, rehearsal = load("gb10.yaml"), load("gb10-rehearsal.yaml")
+    assert rehearsal.pop("profile") == "gb10-rehearsal" and gb10.pop("profile") == "gb10"
+    for cfg in (gb10, rehearsal):
+        cfg.pop("bodies")
+        cfg["drafters"].pop("vanilla")
+        cfg["drafters"].pop("redhat")
+        cfg["drafter_training"].pop("instructions")
+    assert rehearsal == gb10
+    # and the stand-ins are what gb10 downloads, made locally: same names, methods, verifiers
+    full_gb10, full_rehearsal = load("gb10.yaml"), load("gb10-rehearsal.yaml")
+    assert full_rehearsal["bodies"].keys() == full_gb10["bodies"].keys()
+    for name in ("vanilla", "redhat"):
+        ours, theirs = full_rehearsal["drafters"][name], full_gb10["drafters"][name]
+        assert (ours["method"], ours["verifier"]) == (theirs["method"], theirs["verifier"])
+        assert ours["source"] == "untrained" and theirs["source"] == "hub"
 
 
 def test_values_repeated_across_profiles_agree():

