@@ -40,7 +40,8 @@ rule train_drafter:
         " --dataset {input.dataset} --hidden-states {input.hidden_states} {params.start_from}"
         " --speculator-type {params.method} {params.settings} --work {params.work}"
         " --nproc-per-node {params.nproc}"
-        " --metrics {output.metrics} --out {output.drafter} > {log} 2>&1"
+        # tee: the progress lines (step k of N, tokens/s, ETA) reach the console too
+        " --metrics {output.metrics} --out {output.drafter} 2>&1 | tee {log}"
 
 
 rule make_untrained_drafter:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+import cpu_dtype
 import hidden_state_layout
 import resume_key
 from hidden_state_layout import check_layer_ids, default_layer_ids, sample_file
@@ -126,9 +127,7 @@ def extract(args: argparse.Namespace) -> None:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForCausalLM.from_pretrained(args.body, dtype="auto")
     saved_dtype = model.dtype
-    if device == "cpu" and saved_dtype == torch.bfloat16:
-        # CPUs without native bf16 matmuls emulate them (171 tokens/s on the 135M body on the
-        # 2-core dev machine); compute in float32 and store in the body's dtype as vLLM does.
+    if cpu_dtype.hidden_states_dtype_name(device) == "float32":
         model = model.float()
     model = model.to(device).eval()
     layers = decoder_layers(model)

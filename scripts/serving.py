@@ -60,6 +60,27 @@ def exit_on_server_error(run, *args, log: logging.Logger):
         sys.exit(3)
 
 
+def host_has_gpu() -> bool | None:
+    """Whether torch sees a GPU; None without torch (the driver environment, which starts no
+    server: vLLM cannot run without torch)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda.is_available()
+
+
+def dtype_args(extra_args: list[str]) -> list[str]:
+    """`--dtype float32` for a CPU server on a CPU without native bf16 (unless the config sets a
+    dtype): vLLM would otherwise serve the bf16 checkpoint in emulated bf16 (cpu_dtype.py)."""
+    import cpu_dtype
+
+    if "--dtype" in extra_args or host_has_gpu() is not False or cpu_dtype.native_bf16():
+        return []
+    log.info("serving in float32: this CPU has no native bf16 (%s)", cpu_dtype.report(False))
+    return ["--dtype", "float32"]
+
+
 @dataclass
 class ServerSpec:
     python: str
@@ -71,6 +92,9 @@ class ServerSpec:
     startup_timeout_s: float = 600.0
     env: dict[str, str] = field(default_factory=dict)
     gpu_lock: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.extra_args = list(self.extra_args) + dtype_args(list(self.extra_args))
 
     def command(self, port: int) -> list[str]:
         # `python -m ...api_server` rather than the `vllm` console script: the CPU build's

@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import atomic_io
@@ -60,13 +61,28 @@ def prepare_checkpoint_dir(ckpt: Path, key: dict) -> bool:
 # --- the trainer --------------------------------------------------------------------------
 
 
+MUON_FLOAT32 = Path(__file__).with_name("muon_float32.py")
+
+
+def speculators_entry() -> list[str]:
+    """How to call speculators' CLI here: as is, or on a CPU without native bf16 through
+    muon_float32.py (Muon's Newton-Schulz in float32 rather than emulated bf16)."""
+    import cpu_dtype
+    import serving
+
+    if serving.host_has_gpu() is False and not cpu_dtype.native_bf16():
+        log.info("training with Muon in float32: %s", cpu_dtype.report(False))
+        return [str(MUON_FLOAT32)]
+    return ["-m", "speculators"]
+
+
 def train_command(args: argparse.Namespace, data_root: Path, ckpt: Path) -> list[str]:
     launcher = [sys.executable]
     if args.nproc_per_node > 1:  # data-parallel on several GPUs, as speculators documents
         launcher += ["-m", "torch.distributed.run", "--standalone",
                      "--nproc-per-node", str(args.nproc_per_node)]
     cmd = [
-        *launcher, "-m", "speculators", "train",
+        *launcher, *speculators_entry(), "train",
         "--speculator-type", args.speculator_type,
         "--verifier-name-or-path", str(args.verifier),
         "--data-path", str(data_root), "--save-path", str(ckpt),
@@ -85,19 +101,72 @@ def train_command(args: argparse.Namespace, data_root: Path, ckpt: Path) -> list
     return cmd + args.extra_args
 
 
-def run_trainer(cmd: list[str], log_path: Path) -> None:
-    """Run the trainer with its output appended to `log_path` (kept across resumed runs)."""
+def run_trainer(cmd: list[str], log_path: Path, total_steps: int | None = None) -> None:
+    """Run the trainer with its output appended to `log_path` (kept across resumed runs), and a
+    progress line on this log every PROGRESS_EVERY_S seconds (step k of N, tokens/s, ETA), so
+    that a slow CPU is seen to move."""
     log.info("running: %s", " ".join(cmd))
     with log_path.open("a") as out:
         out.write(f"\n### {' '.join(cmd)}\n")
         out.flush()
+        start_offset = out.tell()
         # rich wraps the metric records at the console width (wider: fewer wraps); every
         # input is a local directory, so the hub is never asked
         env = os.environ | {"COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
-        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    if done.returncode != 0:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        started = time.monotonic()
+        next_report = started + PROGRESS_EVERY_S
+        while proc.poll() is None:
+            time.sleep(1)
+            if time.monotonic() >= next_report:
+                log_progress(log_path, start_offset, total_steps, time.monotonic() - started)
+                next_report += PROGRESS_EVERY_S
+    if proc.returncode != 0:
         tail = "".join(log_path.read_text().splitlines(keepends=True)[-30:])
-        raise SystemExit(f"speculators train failed ({done.returncode}); log tail:\n{tail}")
+        raise SystemExit(f"speculators train failed ({proc.returncode}); log tail:\n{tail}")
+    log_progress(log_path, start_offset, total_steps, time.monotonic() - started)
+
+
+PROGRESS_EVERY_S = 30.0
+
+
+def estimated_steps(token_counts: list[int], total_seq_len: int, train_data_ratio: float,
+                    epochs: int) -> int:
+    """About how many optimizer steps speculators will take: it packs the training split's
+    rows into batches of total_seq_len tokens (so slightly more steps, never fewer, where rows
+    do not pack tightly)."""
+    train = token_counts[: int(len(token_counts) * train_data_ratio)]
+    return max(1, epochs * -(-sum(train) // total_seq_len))
+
+
+def dataset_token_counts(dataset: Path) -> list[int]:
+    from datasets import load_from_disk
+
+    return [len(ids) for ids in load_from_disk(str(dataset))["input_ids"]]
+
+
+def progress_line(rows: list[dict], total_steps: int | None, elapsed_s: float) -> str:
+    """"step k of N, T tokens/s, ETA" from this run's metric rows so far."""
+    train = [r for r in rows if r.get("phase") == "train" and "global_step" in r]
+    if not train:
+        return f"training: no step logged yet ({elapsed_s:.0f} s)"
+    last = train[-1]
+    step = int(last["global_step"]) + 1
+    rate = last.get("profile/tokens_per_s")
+    text = f"training: step {step}" + (f" of ~{total_steps}" if total_steps else "")
+    if rate:
+        text += f", {rate:,.0f} tokens/s"
+    if total_steps and step < total_steps:
+        eta = elapsed_s / step * (total_steps - step)
+        text += f", ETA {eta / 60:.1f} min"
+    return text + f" ({elapsed_s / 60:.1f} min so far)"
+
+
+def log_progress(log_path: Path, offset: int, total_steps: int | None, elapsed_s: float) -> None:
+    with log_path.open() as f:
+        f.seek(offset)
+        text = f.read()
+    log.info("%s", progress_line(parse_metric_lines(text), total_steps, elapsed_s))
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -238,7 +307,9 @@ def train(args: argparse.Namespace) -> None:
     if prepare_checkpoint_dir(ckpt, key):
         log.info("resuming from the checkpoints in %s", ckpt)
     trainer_log = args.work / "trainer.log"
-    run_trainer(cmd, trainer_log)
+    steps = estimated_steps(dataset_token_counts(args.dataset), args.total_seq_len,
+                            args.train_data_ratio, args.epochs)
+    run_trainer(cmd, trainer_log, steps)
     write_metrics_csv(parse_metric_lines(trainer_log.read_text()), args.metrics)
     final = last_checkpoint(ckpt)
     log.info("publishing %s as %s", final, args.out)
