@@ -155,6 +155,18 @@ def greedy_replies(
     return replies
 
 
+def unsupported_body(config: dict) -> str | None:
+    """Why this abliteration cannot edit a body, before any weight is loaded: it orthogonalises
+    a text-only causal LM's decoder (`num_hidden_layers` on the top-level config). A multimodal
+    body nests its decoder under text_config (Gemma 4: docs/profiles.md's trial failed with
+    "'Gemma4Config' object has no attribute 'num_hidden_layers'" before this check)."""
+    if "text_config" in config or "num_hidden_layers" not in config:
+        return (f"cannot abliterate a {config.get('architectures')} body: this abliteration edits "
+                "text-only causal LMs (decoder layers on the top-level config); take the "
+                "abliterated body from elsewhere (bodies: source hub or local), as gb10 does")
+    return None
+
+
 def abliterate(
     body: Path, out_dir: Path, report: Path, harmful: Path, harmless: Path, n_direction: int,
     direction_layer_fraction: float, strength: float, max_new_tokens: int, min_kl: float,
@@ -162,6 +174,9 @@ def abliterate(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    problem = unsupported_body(json.loads((body / "config.json").read_text()))
+    if problem:
+        raise SystemExit(problem)
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(body)
     vanilla = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32).eval()

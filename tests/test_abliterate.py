@@ -87,3 +87,11 @@ print("ok")
                            str(smoke_run / "models" / "vanilla")],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_a_multimodal_body_is_refused_before_any_weight_loads():
+    from abliterate_body import unsupported_body
+
+    gemma4 = {"architectures": ["Gemma4ForConditionalGeneration"], "text_config": {}}
+    assert "cannot abliterate" in unsupported_body(gemma4)
+    assert unsupported_body({"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 8}) is None

@@ -131,3 +131,21 @@ def test_a_healthy_server_serves_only_while_it_holds_the_gpu_lock(tmp_path):
         worker.join(30)
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once it stopped
     assert server.proc.poll() is not None
+
+
+def test_a_body_whose_processor_cannot_load_is_refused_before_any_server_starts(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(serving, "processor_problem", lambda model: "its processor needs X")
+    marker = tmp_path / "started"
+    py = fake_python(tmp_path, f"open({str(marker)!r}, 'w').close()")
+    spec = serving.ServerSpec(python=py, model=tmp_path / "m", startup_timeout_s=30)
+    with pytest.raises(serving.ServerError, match="refused before starting vLLM: its processor"):
+        with serving.VllmServer(spec, tmp_path / "server.log"):
+            pass
+    assert not marker.exists()
+
+
+def test_a_text_only_body_has_no_processor_problem(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "llama", "architectures": ["X"]}')
+    assert serving.processor_problem(tmp_path) is None
+    assert serving.processor_problem(tmp_path / "missing") is None

