@@ -1,8 +1,9 @@
-"""The gb10 ignore list on real Gemma 4 module names: a tiny random Gemma 4 (text MoE with a
-router, vision tower) made from transformers' own config classes, quantised by the same script
-the quantize_body rule runs, in the quantize environment."""
+"""The gb10 ignore list on real Gemma 4 module names: the gb10 rehearsal's tiny random Gemma 4
+(text MoE with a router, vision tower; scripts/make_tiny_gemma4.py), quantised by the same
+script the quantize_body rule runs, in the quantize environment."""
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -21,8 +22,11 @@ def recipe(drop_router: bool = False) -> str:
 @pytest.fixture(scope="module")
 def tiny_gemma4(smoke_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("gemma4") / "body"
-    subprocess.run([str(env_python("quantize")), "tests/helpers/make_tiny_gemma4.py", str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [str(env_python("quantize")), "scripts/make_tiny_gemma4.py", "body", "--out", str(out),
+         "--corpus", "config/prompts/bench.jsonl", "--prompts", "config/prompts/verify.txt",
+         "--vocab-size", "512", "--hidden-size", "64", "--layers", "8", "--experts", "4"],
+        cwd=ROOT, check=True, capture_output=True, env=os.environ | {"PYTHONPATH": "scripts"})
     return out
 
 
