@@ -20,7 +20,7 @@ rule bench_cell:
         f"benchmarks/{PROFILE}/bench_cell/{{body}}-{{drafter}}-n{{n}}.tsv"
     conda:
         conda_env("vllm")
-    threads: 2
+    threads: server_threads()
     resources:
         mem_mb=config["resources"]["mem_mb_model"],
         gpu=config["resources"]["gpus_per_server"],
@@ -35,7 +35,7 @@ rule bench_cell:
         max_tokens=config["bench"]["max_tokens"],
         max_model_len=config["server"]["max_model_len"],
         startup_timeout=config["server"]["startup_timeout_s"],
-        server_args=server_args_json(),
+        server_args=bench_server_args_json(),
         gpu_lock=gpu_lock_args(),
     shell:
         "{params.python} scripts/bench_cell.py --body {input.body} --body-name {wildcards.body}"
@@ -162,7 +162,7 @@ rule serving_check:
         drafter=drafters_from("trained"),
     conda:
         conda_env("vllm")
-    threads: 2
+    threads: server_threads()
     resources:
         mem_mb=config["resources"]["mem_mb_model"],
         gpu=config["resources"]["gpus_per_server"],
@@ -176,7 +176,7 @@ rule serving_check:
         max_tokens=serving_check_setting("max_tokens"),
         max_model_len=config["server"]["max_model_len"],
         startup_timeout=config["server"]["startup_timeout_s"],
-        server_args=server_args_json(),
+        server_args=bench_server_args_json(),
         gpu_lock=gpu_lock_args(),
     shell:
         "{params.python} scripts/bench_cell.py --body {input.body}"

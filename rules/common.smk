@@ -318,6 +318,17 @@ def regenerate_dataset_args(wildcards):
     return f"--instructions {instructions_file(wildcards)}"
 
 
+def server_threads():
+    """The cores a job that starts a vLLM server holds. On the CPU the server pins its worker
+    to cores itself (vLLM's default binding takes the whole NUMA node; a data server's `job`
+    binding takes the job's cores, scripts/serving.py), so the job holds every core Snakemake
+    may use and no other job is scheduled onto the cores it binds. On a GPU two threads (API
+    server, engine core) suffice."""
+    if config["resources"]["gpus_per_server"]:
+        return 2
+    return max(1, workflow.cores or 1)
+
+
 def data_server_env_json():
     return json.dumps(TRAINING["server_env"], sort_keys=True)
 
@@ -536,11 +547,22 @@ def bench_drafter_args(wildcards):
     return args
 
 
-def server_args_json():
+def server_args():
     s = config["server"]
     args = ["--gpu-memory-utilization", str(s["gpu_memory_utilization"])]
-    args += ["--kv-cache-dtype", s["kv_cache_dtype"], *s["extra_args"]]
-    return json.dumps(args)
+    return args + ["--kv-cache-dtype", s["kv_cache_dtype"], *s["extra_args"]]
+
+
+def server_args_json():
+    """The data servers' arguments (instructions, responses, hidden states)."""
+    return json.dumps(server_args())
+
+
+def bench_server_args_json():
+    """The bench servers' arguments: the shared ones plus the bench's own dtype (a bench key, so
+    that changing it reruns the bench cells and not the data)."""
+    dtype = config["bench"]["server_dtype"]
+    return json.dumps(server_args() + ([] if dtype == "auto" else ["--dtype", dtype]))
 
 
 # --- targets ----------------------------------------------------------------------------

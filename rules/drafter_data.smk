@@ -17,7 +17,7 @@ rule synthesize_instructions:
         f"benchmarks/{PROFILE}/synthesize_instructions.tsv"
     conda:
         conda_env("vllm")
-    threads: 2
+    threads: server_threads()
     resources:
         mem_mb=config["resources"]["mem_mb_model"],
         gpu=config["resources"]["gpus_per_server"],
@@ -50,7 +50,7 @@ rule regenerate_responses:
         f"benchmarks/{PROFILE}/regenerate_responses/{{body}}.tsv"
     conda:
         conda_env("vllm")
-    threads: 2
+    threads: server_threads()
     resources:
         mem_mb=config["resources"]["mem_mb_model"],
         gpu=config["resources"]["gpus_per_server"],
@@ -150,7 +150,7 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             f"benchmarks/{PROFILE}/extract_hidden_states/{{body}}.tsv"
         conda:
             conda_env("vllm")
-        threads: 2
+        threads: server_threads()
         resources:
             mem_mb=config["resources"]["mem_mb_model"],
             gpu=config["resources"]["gpus_per_server"],

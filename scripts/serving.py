@@ -41,8 +41,45 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "GOTO_NUM_THREADS")
 
 
-def server_environment(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
+# `VLLM_CPU_OMP_THREADS_BIND: job` in a profile's server_env: bind the CPU worker to the cores
+# this job holds (rules/common.smk, server_threads), so that the binding and Snakemake's
+# scheduling agree; a literal core list ("0-1") binds those cores whatever the job holds.
+JOB_BINDING = "job"
+
+
+def cpu_list(cores: list[int]) -> str:
+    """vLLM's core-list syntax: ranges joined by commas ("0-3,6")."""
+    runs: list[list[int]] = []
+    for core in sorted(cores):
+        if runs and core == runs[-1][1] + 1:
+            runs[-1][1] = core
+        else:
+            runs.append([core, core])
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def job_cores(job_threads: int | None, allowed: set[int]) -> list[int]:
+    """The first `job_threads` of the cores this process may run on (all of them when the job's
+    thread count is unknown or larger)."""
+    cores = sorted(allowed)
+    return cores[: job_threads] if job_threads else cores
+
+
+def server_environment(extra: dict[str, str], environ: dict[str, str] | None = None,
+                       allowed: set[int] | None = None) -> dict[str, str]:
+    """The server's environment: ours without the thread-count variables, plus the profile's
+    `extra`, where a `job` binding becomes the job's cores (its thread count is the
+    OMP_NUM_THREADS that Snakemake exports)."""
+    environ = dict(os.environ) if environ is None else environ
+    env = {k: v for k, v in environ.items() if k not in THREAD_ENV_VARS}
+    extra = dict(extra)
+    if extra.get("VLLM_CPU_OMP_THREADS_BIND") == JOB_BINDING:
+        threads = environ.get("OMP_NUM_THREADS", "")
+        allowed = os.sched_getaffinity(0) if allowed is None else allowed
+        cores = job_cores(int(threads) if threads.isdigit() else None, allowed)
+        extra["VLLM_CPU_OMP_THREADS_BIND"] = cpu_list(cores)
+        log.info("binding the server's CPU worker to cores %s (the job's %s threads)",
+                 extra["VLLM_CPU_OMP_THREADS_BIND"], threads or "unknown")
     return env | extra
 
 

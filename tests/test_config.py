@@ -250,3 +250,39 @@ def test_a_config_value_with_a_quote_reaches_its_script_intact(tmp_path):
     argv = shlex.split(line.removeprefix("Shell command:"))
     value = argv[argv.index("--extra-args-json") + 1]
     assert json.loads(value) == ["--note", "it's 'quoted' \"twice\""]
+
+
+SERVER_RULES = {"synthesize_instructions", "regenerate_responses", "bench_cell"}
+
+
+def dry_run_threads(*args: str) -> dict[str, set[int]]:
+    """Rule name -> the thread counts its jobs hold, from a dry run's job list."""
+    out = snakemake("-n", *args).stdout
+    threads: dict[str, set[int]] = {}
+    rule = None
+    for line in out.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("threads:") and rule:
+            threads.setdefault(rule, set()).add(int(line.split()[1]))
+    return threads
+
+
+def test_a_cpu_server_job_holds_every_core_snakemake_may_use():
+    """vLLM's CPU worker binds cores itself (default: the whole node; the data servers' `job`
+    binding: the job's cores): each job that starts one holds all of Snakemake's cores, so no
+    two such jobs, nor a training job, are scheduled onto the cores it binds (#19, item 3)."""
+    threads = dry_run_threads("--cores", "4", "--configfile", str(ROOT / "config" / "smoke.yaml"),
+                              "--forceall")
+    assert SERVER_RULES <= threads.keys()
+    for rule in SERVER_RULES:
+        assert threads[rule] == {4}, (rule, threads[rule])
+    assert threads["train_drafter"] == {2}
+    assert load("smoke.yaml")["drafter_training"]["server_env"]["VLLM_CPU_OMP_THREADS_BIND"] == "job"
+
+
+def test_a_gpu_server_job_holds_two_cores():
+    threads = dry_run_threads("--cores", "16", "--configfile", str(ROOT / "config" / "gpu.yaml"),
+                              "--forceall")
+    for rule in SERVER_RULES:
+        assert threads[rule] == {2}, (rule, threads[rule])

@@ -74,6 +74,25 @@ def test_server_environment_drops_snakemake_thread_counts(monkeypatch):
     assert env["PYTHONPATH"] == "/x" and env["VLLM_CPU_KVCACHE_SPACE"] == "1"
 
 
+@pytest.mark.parametrize("threads, allowed, binding", [
+    ("2", {0, 1}, "0-1"),          # the 2-core machine: what config.yaml bound before
+    ("4", set(range(16)), "0-3"),  # the job's share of a larger machine
+    ("2", {2, 3, 5}, "2-3"),       # a cpuset: only cores the process may use
+    ("", {0, 1, 2, 5}, "0-2,5"),   # thread count unknown: every allowed core
+])
+def test_a_job_binding_binds_the_cores_the_job_holds(threads, allowed, binding):
+    environ = {"OMP_NUM_THREADS": threads, "PATH": "/bin"}
+    env = serving.server_environment({"VLLM_CPU_OMP_THREADS_BIND": "job"}, environ, allowed)
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == binding
+    assert "OMP_NUM_THREADS" not in env and env["PATH"] == "/bin"
+
+
+def test_a_literal_binding_is_kept():
+    env = serving.server_environment({"VLLM_CPU_OMP_THREADS_BIND": "0-1"},
+                                     {"OMP_NUM_THREADS": "8"}, set(range(8)))
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == "0-1"
+
+
 def test_a_server_error_ends_the_script_with_status_3(caplog):
     def failing(arg):
         raise serving.ServerError(f"died: {arg}")

@@ -115,6 +115,8 @@ CONFIG_CHANGES = {
     "bench temperatures": (("bench", "temperatures"), [0.7, 0.0], {"bench_cell": 4}),
     "bench repeats": (("bench", "repeats"), 3, {"bench_cell": 4}),
     "bench num_prompts": (("bench", "num_prompts"), 2, {"bench_cell": 4}),
+    # the bench servers' dtype is the bench's own key: the data servers keep theirs
+    "bench server dtype": (("bench", "server_dtype"), "float32", {"bench_cell": 4}),
     # the two new n = 3 cells; the n = 0 cells are kept
     "num_speculative_tokens": (("bench", "num_speculative_tokens"), [0, 3], {"bench_cell": 2}),
     # both drafters (the fine-tuned one starts from the vanilla one), their weight digests and
