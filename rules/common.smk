@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
@@ -326,7 +327,10 @@ def server_threads():
     server, engine core) suffice."""
     if config["resources"]["gpus_per_server"]:
         return 2
-    return max(1, workflow.cores or 1)
+    try:
+        return max(1, workflow.cores or 1)
+    except WorkflowError:  # no --cores (--report, --dag): nothing is scheduled
+        return 1
 
 
 def data_server_env_json():

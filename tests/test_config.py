@@ -286,3 +286,16 @@ def test_a_gpu_server_job_holds_two_cores():
                               "--forceall")
     for rule in SERVER_RULES:
         assert threads[rule] == {2}, (rule, threads[rule])
+
+
+def test_commands_without_cores_still_work():
+    """README command (a) ends with `snakemake --report` and no --cores; a job's thread count
+    that depends on the cores must not break it (nor --dag, nor --summary)."""
+    import subprocess
+    import sys
+
+    for flag in ("--dag", "--summary"):
+        proc = subprocess.run([sys.executable, "-m", "snakemake", flag, "--configfile",
+                               str(ROOT / "config" / "smoke.yaml")], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
