@@ -28,14 +28,21 @@ def deepest(table: pd.DataFrame) -> pd.DataFrame:
     return spec[spec["n"] == depth]
 
 
+def series_label(drafter: str, body: str, temperature: float) -> str:
+    """A series is a (drafter, body, temperature): repeats at different temperatures measure
+    different things and are never pooled into one mean."""
+    return f"{drafter} drafter on {body} body, T = {temperature:g}"
+
+
 def acceptance_long(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per (cell repeat, position k) with a_k, for the deepest n of each drafter."""
+    """One row per (cell repeat, position k) with a_k, for the deepest n of each series."""
     rows = deepest(table)
     cols = [c for c in rows.columns if c.startswith("a") and c[1:].isdigit()]
-    long = rows.melt(id_vars=["body", "drafter", "n", "rep"], value_vars=cols,
-                        var_name="position", value_name="acceptance").dropna()
+    long = rows.melt(id_vars=["body", "drafter", "temperature", "n", "rep"], value_vars=cols,
+                     var_name="position", value_name="acceptance").dropna()
     long["position"] = long["position"].str[1:].astype(int)
-    long["series"] = long["drafter"] + " drafter on " + long["body"] + " body"
+    long["series"] = [series_label(r.drafter, r.body, r.temperature)
+                      for r in long.itertuples()]
     return long
 
 
@@ -66,15 +73,16 @@ def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] 
 
 
 def throughput_series(cells: pd.DataFrame) -> pd.DataFrame:
-    """Each (body, drafter) series with its body's n=0 cells, plus the speedup over n=0 and
-    the ceiling 1 + sum_k a_k (tokens per verify step: the speedup if drafting were free)."""
+    """Each (body, drafter, temperature) series with its body's n=0 cells at that temperature,
+    plus the speedup over them and the ceiling 1 + sum_k a_k (tokens per verify step: the
+    speedup if drafting were free)."""
     rows = []
-    for body, group in cells.groupby("body"):
+    for (body, temperature), group in cells.groupby(["body", "temperature"]):
         base = group[group["n"] == 0]
         baseline = base["tok_s_aggregate"].mean()
         for drafter in sorted(set(group["drafter"]) - {"none"}):
             part = pd.concat([base, group[group["drafter"] == drafter]])
-            part = part.assign(series=f"{drafter} drafter on {body} body",
+            part = part.assign(series=series_label(drafter, body, temperature),
                                speedup=part["tok_s_aggregate"] / baseline)
             positions = [c for c in part.columns if c.startswith("a") and c[1:].isdigit()]
             part["ceiling"] = 1 + part[positions].fillna(0).sum(axis=1)
