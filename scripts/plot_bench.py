@@ -127,13 +127,28 @@ def positions_of(part: pd.DataFrame) -> pd.DataFrame:
     return part
 
 
+def throughput_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
+    """tok/s rows of each (drafter, body) series at every n, with its body's n = 0 row (at the
+    same temperature) as the series' n = 0 point."""
+    tok = intervals[intervals["statistic"] == "tok_s"]
+    rows = []
+    for (body, temperature), group in tok.groupby(["body", "temperature"]):
+        base = group[group["n"] == 0]
+        for drafter in sorted(set(group["drafter"]) - {"none"}):
+            part = pd.concat([base, group[group["drafter"] == drafter]]).sort_values("n")
+            rows.append(part.assign(series=f"{drafter} drafter on {body} body"))
+    return pd.concat(rows) if rows else tok.assign(series=[])
+
+
 def plot_acceptance_intervals(intervals: pd.DataFrame, out: Path) -> None:
-    """Per-position acceptance at each series' deepest n, one panel per temperature, with the
-    95 % interval over prompts (scripts/bench_stats.py)."""
+    """One column per temperature: per-position acceptance at each series' deepest n, and
+    output tok/s against n, each with its 95 % interval over prompts (scripts/bench_stats.py)."""
     data = positions_of(deepest(intervals))
-    temps = sorted(data["temperature"].unique()) or [0.7]
-    fig, axes = plt.subplots(1, len(temps), figsize=(5.5 * len(temps), 4), squeeze=False)
-    for ax, t in zip(axes[0], temps):
+    speed = throughput_intervals(intervals)
+    temps = sorted(set(data["temperature"]) | set(speed["temperature"])) or [0.7]
+    fig, axes = plt.subplots(2, len(temps), figsize=(5.5 * len(temps), 8), squeeze=False)
+    for col, t in enumerate(temps):
+        ax = axes[0][col]
         part = data[data["temperature"] == t]
         for (body, drafter), g in part.groupby(["body", "drafter"]):
             g = g.sort_values("position")
@@ -141,9 +156,20 @@ def plot_acceptance_intervals(intervals: pd.DataFrame, out: Path) -> None:
                         yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]], marker="o",
                         capsize=3, label=f"{drafter} drafter on {body} body")
         ax.set(xlabel="draft position k", ylabel="a_k (accepted at k / drafts)", ylim=(0, 1),
-               title=f"T = {t:g}")
+               title=f"acceptance at the deepest n, T = {t:g}")
+        ax.set_xticks(sorted(part["position"].unique()))
         ax.legend(fontsize=7)
-    fig.suptitle("Per-position acceptance at the deepest n, 95 % intervals over prompts")
+        ax = axes[1][col]
+        for series, g in speed[speed["temperature"] == t].groupby("series"):
+            ax.errorbar(g["n"], g["estimate"],
+                        yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]], marker="o",
+                        capsize=3, label=series)
+        ax.set(xlabel="num_speculative_tokens n (0 = no speculation)",
+               ylabel="output tok/s at batch 1", title=f"throughput, T = {t:g}")
+        ax.set_xticks(sorted(speed["n"].unique()))
+        ax.legend(fontsize=7)
+    fig.suptitle("95 % intervals over prompts (cluster bootstrap, repeats kept together)")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     save(fig, out)
 
 

@@ -29,3 +29,14 @@ def test_speedup_is_over_the_same_temperatures_baseline():
     # pooling both temperatures' n = 0 cells (mean 15 tok/s) would give 2.0 and 1.0
     assert sorted(speculative["speedup"].round(6).unique()) == [1.5]
     assert set(data["series"]) == {"d drafter on b body, T = 0", "d drafter on b body, T = 0.7"}
+
+
+def test_throughput_intervals_give_each_series_its_bodys_baseline_at_the_same_temperature():
+    rows = [dict(body="b", drafter=d, n=n, temperature=t, statistic="tok_s", estimate=e,
+                 lo=e - 1, hi=e + 1)
+            for t, base in ((0.0, 20.0), (0.7, 10.0))
+            for d, n, e in (("none", 0, base), ("d", 2, base * 1.5), ("d", 4, base * 1.2))]
+    speed = plot_bench.throughput_intervals(pd.DataFrame(rows))
+    at0 = speed[speed["temperature"] == 0.7].sort_values("n")
+    assert at0["n"].tolist() == [0, 2, 4] and at0["estimate"].tolist() == [10.0, 15.0, 12.0]
+    assert set(speed["series"]) == {"d drafter on b body"}
