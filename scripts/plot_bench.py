@@ -72,21 +72,27 @@ def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] 
     save(fig, out)
 
 
+def with_baseline(rows: pd.DataFrame):
+    """(body, temperature, drafter, rows of that drafter on that body at that temperature
+    together with the body's n = 0 rows at the same temperature), for every drafter."""
+    for (body, temperature), group in rows.groupby(["body", "temperature"]):
+        base = group[group["n"] == 0]
+        for drafter in sorted(set(group["drafter"]) - {"none"}):
+            yield body, temperature, drafter, pd.concat([base, group[group["drafter"] == drafter]])
+
+
 def throughput_series(cells: pd.DataFrame) -> pd.DataFrame:
     """Each (body, drafter, temperature) series with its body's n=0 cells at that temperature,
     plus the speedup over them and the ceiling 1 + sum_k a_k (tokens per verify step: the
     speedup if drafting were free)."""
     rows = []
-    for (body, temperature), group in cells.groupby(["body", "temperature"]):
-        base = group[group["n"] == 0]
-        baseline = base["tok_s_aggregate"].mean()
-        for drafter in sorted(set(group["drafter"]) - {"none"}):
-            part = pd.concat([base, group[group["drafter"] == drafter]])
-            part = part.assign(series=series_label(drafter, body, temperature),
-                               speedup=part["tok_s_aggregate"] / baseline)
-            positions = [c for c in part.columns if c.startswith("a") and c[1:].isdigit()]
-            part["ceiling"] = 1 + part[positions].fillna(0).sum(axis=1)
-            rows.append(part)
+    for body, temperature, drafter, part in with_baseline(cells):
+        baseline = part.loc[part["n"] == 0, "tok_s_aggregate"].mean()
+        part = part.assign(series=series_label(drafter, body, temperature),
+                           speedup=part["tok_s_aggregate"] / baseline)
+        positions = [c for c in part.columns if c.startswith("a") and c[1:].isdigit()]
+        part["ceiling"] = 1 + part[positions].fillna(0).sum(axis=1)
+        rows.append(part)
     return pd.concat(rows) if rows else cells.assign(series=[], speedup=[], ceiling=[])
 
 
@@ -131,12 +137,8 @@ def throughput_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
     """tok/s rows of each (drafter, body) series at every n, with its body's n = 0 row (at the
     same temperature) as the series' n = 0 point."""
     tok = intervals[intervals["statistic"] == "tok_s"]
-    rows = []
-    for (body, temperature), group in tok.groupby(["body", "temperature"]):
-        base = group[group["n"] == 0]
-        for drafter in sorted(set(group["drafter"]) - {"none"}):
-            part = pd.concat([base, group[group["drafter"] == drafter]]).sort_values("n")
-            rows.append(part.assign(series=f"{drafter} drafter on {body} body"))
+    rows = [part.sort_values("n").assign(series=f"{drafter} drafter on {body} body")
+            for body, _, drafter, part in with_baseline(tok)]
     return pd.concat(rows) if rows else tok.assign(series=[])
 
 

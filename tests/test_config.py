@@ -1,5 +1,7 @@
 """Profiles validate; bad configs fail before any job runs, naming the key."""
 
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -291,9 +293,6 @@ def test_a_gpu_server_job_holds_two_cores():
 def test_commands_without_cores_still_work():
     """README command (a) ends with `snakemake --report` and no --cores; a job's thread count
     that depends on the cores must not break it (nor --dag, nor --summary)."""
-    import subprocess
-    import sys
-
     for flag in ("--dag", "--summary"):
         proc = subprocess.run([sys.executable, "-m", "snakemake", flag, "--configfile",
                                str(ROOT / "config" / "smoke.yaml")], cwd=ROOT,
