@@ -11,6 +11,7 @@
 #   gpu/study.sh collect [drafters]  copy results (and the drafters) into $OUT, in 15 MB parts
 #   gpu/study.sh restore          unpack what `collect drafters` brought back from an earlier
 #                                 machine (carried in as results.tgz.part* / drafters.tgz.part*)
+#   gpu/study.sh phases           where each server's start went (vLLM's timing lines)
 #   gpu/study.sh bench            the bench part on a machine where the data part ran earlier:
 #                                 rebuild the bodies, then `all` with the data rules disallowed
 #
@@ -29,15 +30,23 @@ PYTHON=$(command -v python3)
 # The profile (and machine settings merged over it) and how many servers may share the GPU:
 # the GPU study by default; the gb10 rehearsal (issue #17) with
 #   STUDY_CONFIGS="config/gb10-rehearsal.yaml gpu/h100.yaml" STUDY_GPUS=1
-# (gb10's servers take 85 % of the GPU's memory: one at a time).
+# (gb10's servers take 85 % of the GPU's memory: one at a time), or on a machine of two GPUs
+#   STUDY_CONFIGS="config/gb10-rehearsal.yaml gpu/h100.yaml gpu/two-gpus.yaml" STUDY_GPUS=2
+# (each server on a GPU of its own, scripts/gpu_device.py).
 read -r -a CONFIGS <<< "${STUDY_CONFIGS:-config/gpu.yaml}"
-SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile "${CONFIGS[@]}" --cores 16
-           --resources gpu="${STUDY_GPUS:-3}" mem_mb=120000 --keep-going --rerun-incomplete
+# The profile's name (its results/, logs/ and benchmarks/ folders), from the first config file.
+PROFILE=$(sed -n 's/^profile: *\([A-Za-z0-9_.-]*\).*/\1/p' "${CONFIGS[0]}" | head -n 1)
+[ -n "$PROFILE" ] || { echo "no 'profile:' line in ${CONFIGS[0]}" >&2; exit 2; }
+# The machine's memory (MB) for Snakemake's mem_mb: gb10's model jobs ask 120,000 each, so a
+# machine of two GPUs (256 GiB) runs two at once, one per GPU (gpu/two-gpus.yaml).
+MEM_MB=${STUDY_MEM_MB:-$(awk '/^MemTotal/ {print int($2 / 1000)}' /proc/meminfo)}
+SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile "${CONFIGS[@]}" --cores "$(nproc)"
+           --resources gpu="${STUDY_GPUS:-3}" mem_mb="$MEM_MB" --keep-going --rerun-incomplete
            --printshellcmds)
 # Rules of the data part: on a later machine their carried outputs are used as they are
 # (Snakemake's --allowed-rules), since hidden states and datasets do not travel.
 DATA_RULES="synthesize_instructions regenerate_responses prepare_data extract_hidden_states_vllm
-  extract_hidden_states validation_prompts train_drafter"
+  extract_hidden_states validation_prompts train_drafter make_untrained_drafter"
 mkdir -p "$STATE"
 
 launcher() { # family: a python that sees only its family's site folder beside the machine's
@@ -88,6 +97,15 @@ data-targets)
   echo results/gpu/training/vanilla.csv results/gpu/training/finetuned.csv \
     results/gpu/drafter_data/vanilla/validation_prompts.jsonl \
     results/gpu/drafter_data/abliterated/validation_prompts.jsonl ;;
+phases)
+  # where each server's start went: vLLM's own timing lines, per server log
+  PHASES='Loading weights took|Model loading took|torch.compile took|Dynamo bytecode|Directly load'
+  PHASES+='|autotune|Memory profiling takes|Available KV cache memory|GPU KV cache size'
+  PHASES+='|Graph capturing finished|init engine|Application startup complete'
+  for log in $(ls -t logs/"$PROFILE"/*/*.server.log logs/"$PROFILE"/*.server.log 2>/dev/null); do
+    echo "== $log"
+    grep -hE "$PHASES" "$log" | sed -E 's/^.*(INFO|WARNING) //' | cut -c1-160
+  done ;;
 restore)
   for name in results drafters; do
     if ls "$CARRY/$name.tgz.part"* >/dev/null 2>&1; then
@@ -95,7 +113,7 @@ restore)
       cat "$CARRY/$name.tgz.part"* | tar -xz --exclude='tmp/*'
     fi
   done
-  ls results/gpu results/gpu/drafters ;;
+  ls "results/$PROFILE" "results/$PROFILE/drafters" ;;
 bench)
   export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
   export PYTHONUNBUFFERED=1
@@ -113,22 +131,28 @@ bench)
 collect)
   # Everything except the models, hidden states and training data (GBs, rebuilt by the rules),
   # in parts of at most 15 MB (the device tool brings back 8 files of 16 MB).
+  shift
+  R=results/$PROFILE
   mkdir -p "$STATE/samples"
   # the bodies do not travel: their digests show that the next machine rebuilt the same ones
-  sha256sum results/gpu/models/*/*.safetensors > "$STATE/model_digests.$(date -u +%H%M).txt" \
+  sha256sum "$R"/models/*/*.safetensors > "$STATE/model_digests.$(date -u +%H%M).txt" \
     2>/dev/null || true
-  for f in results/gpu/drafter_data/instructions.jsonl results/gpu/drafter_data/*/responses.jsonl; do
+  for f in "$R"/drafter_data/instructions.jsonl "$R"/drafter_data/*/responses.jsonl; do
     [ -f "$f" ] && head -n 200 "$f" > "$STATE/samples/$(echo "$f" | tr '/' '_')"
   done
-  tar -czf - --exclude='results/gpu/models' --exclude='results/gpu/drafter_data/*/hidden_states*' \
-    --exclude='results/gpu/drafter_data/*/dataset' \
-    --exclude='results/gpu/drafter_data/*/responses.jsonl' --exclude='results/gpu/drafters' \
-    --exclude='results/gpu/training/*.work' \
-    results/gpu results/envs/*.freeze.txt logs/gpu logs/make_env benchmarks "$STATE" \
-    2>/dev/null | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
+  paths=()  # those that exist: a missing one would fail tar, and the collect with it
+  for p in "$R" results/envs/*.freeze.txt "logs/$PROFILE" logs/make_env "benchmarks/$PROFILE" \
+           benchmarks/make_env "$STATE"; do
+    [ -e "$p" ] && paths+=("$p")
+  done
+  tar -czf - --exclude="$R/models" --exclude="$R/drafter_data/*/hidden_states*" \
+    --exclude="$R/drafter_data/*/dataset" \
+    --exclude="$R/drafter_data/*/responses.jsonl" --exclude="$R/drafters" \
+    --exclude="$R/training/*.work" "${paths[@]}" \
+    | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
   # the drafters, for a later part on another machine (as vLLM loads them), if asked
-  if [ "${2:-}" = drafters ]; then
-    tar -czf - results/gpu/drafters | split -b 15000000 -d -a 1 - "$OUT/drafters.tgz.part"
+  if [ "${1:-}" = drafters ]; then
+    tar -czf - "$R/drafters" | split -b 15000000 -d -a 1 - "$OUT/drafters.tgz.part"
   fi
   ls -la "$OUT" ;;
 *)

@@ -37,8 +37,9 @@ rule bench_cell:
         startup_timeout=config["server"]["startup_timeout_s"],
         server_args=bench_server_args_json(),
         gpu_lock=gpu_lock_args(),
+        gpu_device=gpu_device_prefix(),
     shell:
-        "{params.python} scripts/bench_cell.py --body {input.body} --body-name {wildcards.body}"
+        "{params.gpu_device}{params.python} scripts/bench_cell.py --body {input.body} --body-name {wildcards.body}"
         " {params.drafter_args} --num-speculative-tokens {wildcards.n} {params.digest_args}"
         " --prompts {input.prompts} --num-prompts {params.num_prompts}"
         " --temperatures {params.temperatures} --max-tokens {params.max_tokens}"
@@ -178,8 +179,9 @@ rule serving_check:
         startup_timeout=config["server"]["startup_timeout_s"],
         server_args=bench_server_args_json(),
         gpu_lock=gpu_lock_args(),
+        gpu_device=gpu_device_prefix(),
     shell:
-        "{params.python} scripts/bench_cell.py --body {input.body}"
+        "{params.gpu_device}{params.python} scripts/bench_cell.py --body {input.body}"
         " --body-name {params.body_name} {params.drafter_args} {params.digest_args}"
         " --num-speculative-tokens {params.n} --prompts {input.prompts}"
         " --num-prompts {params.num_prompts} --temperatures 0 --max-tokens {params.max_tokens}"

@@ -98,12 +98,16 @@ rule make_tiny_gemma4_body:
         hidden_size=body_setting("hidden_size"),
         layers=body_setting("layers"),
         experts=body_setting("experts"),
+        heads=body_setting("heads"),
+        kv_heads=body_setting("kv_heads"),
+        head_dim=body_setting("head_dim"),
         seed=body_setting("seed"),
     shell:
         "{params.python} scripts/make_tiny_gemma4.py body --out {output} --corpus {input.corpus}"
         " --prompts {input.prompts} --vocab-size {params.vocab_size}"
         " --hidden-size {params.hidden_size} --layers {params.layers}"
-        " --experts {params.experts} --seed {params.seed} > {log} 2>&1"
+        " --experts {params.experts} --heads {params.heads} --kv-heads {params.kv_heads}"
+        " --head-dim {params.head_dim} --seed {params.seed} > {log} 2>&1"
 
 
 rule download_body:

@@ -187,6 +187,20 @@ def gpu_lock_args():
     return f"--gpu-lock {lock}" if lock else ""
 
 
+def gpu_device_prefix():
+    """On a machine of several GPUs (resources.gpu_devices), the prefix that runs a GPU job on
+    the first free device of the list, held until the job ends (scripts/gpu_device.py says
+    why); nothing otherwise."""
+    devices = config["resources"].get("gpu_devices")
+    if not devices:
+        return ""
+    listed = " ".join(str(d) for d in devices)
+    return (
+        f"{driver_python()} scripts/gpu_device.py --devices {listed}"
+        f" --lock-dir {RESULTS}/gpu_devices -- "
+    )
+
+
 def gpu_lock_prefix():
     """The same lock around a whole job that uses the GPU throughout (training): util-linux
     flock."""

@@ -28,8 +28,9 @@ rule synthesize_instructions:
         server_args=server_args_json(),
         server_env=data_server_env_json(),
         gpu_lock=gpu_lock_args(),
+        gpu_device=gpu_device_prefix(),
     shell:
-        "{params.python} scripts/synthesize_instructions.py --body {input.body}"
+        "{params.gpu_device}{params.python} scripts/synthesize_instructions.py --body {input.body}"
         " {params.settings} --max-model-len {params.max_model_len}"
         " --server-args-json {params.server_args:q} --server-env-json {params.server_env:q}"
         " --server-log {log.server} {params.gpu_lock} --out {output} > {log.job} 2>&1"
@@ -65,8 +66,9 @@ rule regenerate_responses:
         server_args=server_args_json(),
         server_env=data_server_env_json(),
         gpu_lock=gpu_lock_args(),
+        gpu_device=gpu_device_prefix(),
     shell:
-        "{params.python} scripts/regenerate_responses.py --body {input.body} {params.dataset}"
+        "{params.gpu_device}{params.python} scripts/regenerate_responses.py --body {input.body} {params.dataset}"
         " --temperature {params.temperature} --max-tokens {params.max_tokens}"
         " --concurrency {params.concurrency} --seed {params.seed}"
         " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
@@ -162,8 +164,9 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             server_args=server_args_json(),
             server_env=data_server_env_json(),
             gpu_lock=gpu_lock_args(),
+            gpu_device=gpu_device_prefix(),
         shell:
-            "{params.python} scripts/hidden_states_vllm.py --body {input.body}"
+            "{params.gpu_device}{params.python} scripts/hidden_states_vllm.py --body {input.body}"
             " --dataset {input.dataset} {params.layer_ids} --concurrency {params.concurrency}"
             " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
             " --server-env-json {params.server_env:q} --server-log {log.server}"
@@ -194,7 +197,8 @@ else:
             layer_ids=hidden_state_layer_args(),
             # the data's sampling temperature, for the greedy-acceptance bound it records
             temperature=config["drafter_training"]["regenerate"]["temperature"],
+            gpu_device=gpu_device_prefix(),
         shell:
-            "{params.python} scripts/hidden_states.py --body {input.body}"
+            "{params.gpu_device}{params.python} scripts/hidden_states.py --body {input.body}"
             " --dataset {input.dataset} {params.layer_ids} --temperature {params.temperature}"
             " --out {output} > {log} 2>&1"

@@ -64,18 +64,26 @@ def padded_vocab(tokenizer) -> int:
     return make_tiny_body.padded_vocab_size(len(tokenizer))
 
 
-def gemma4_config(tokenizer, hidden_size: int, layers: int, experts: int):
+def gemma4_config(tokenizer, hidden_size: int, layers: int, experts: int, heads: int,
+                  kv_heads: int, head_dim: int):
     """Gemma 4 at toy size: the text MoE (router + experts), sliding and full attention, and a
-    one-layer vision tower, with the multimodal token ids inside the tiny vocabulary."""
+    one-layer vision tower, with the multimodal token ids inside the tiny vocabulary.
+
+    `kv_heads` x `head_dim` sets the KV cache per token and layer. vLLM builds one Python object
+    per KV-cache block when a server starts, and sizes its pool from the GPU's memory: a tiny KV
+    entry (1 head of 32: 64 bytes per token and layer in fp8) made 118 GiB on an H200 a pool of
+    ~124 M blocks and each start ~130 s longer (reports/gb10-rehearsal/server_starts.tsv)."""
     from transformers import Gemma4Config
 
+    if heads % kv_heads:
+        raise ValueError(f"heads ({heads}) must be a multiple of kv_heads ({kv_heads})")
     vocab = padded_vocab(tokenizer)
     ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in MULTIMODAL_TOKENS.items()}
     text = dict(
         vocab_size=vocab, vocab_size_per_layer_input=vocab, hidden_size=hidden_size,
         hidden_size_per_layer_input=16, intermediate_size=2 * hidden_size,
-        num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=1, head_dim=32,
-        global_head_dim=32, enable_moe_block=True, num_experts=experts, top_k_experts=2,
+        num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
+        head_dim=head_dim, global_head_dim=head_dim, enable_moe_block=True, num_experts=experts, top_k_experts=2,
         moe_intermediate_size=hidden_size // 2, max_position_embeddings=8192,
         layer_types=(["sliding_attention"] * (layers - 1)) + ["full_attention"],
         sliding_window=128, bos_token_id=tokenizer.bos_token_id,
@@ -113,14 +121,15 @@ def save_processor(out: Path) -> None:
 
 
 def make_body(out: Path, corpus: list[Path], prompts: Path, vocab_size: int, hidden_size: int,
-              layers: int, experts: int, seed: int) -> None:
+              layers: int, experts: int, heads: int, kv_heads: int, head_dim: int,
+              seed: int) -> None:
     import torch
     from transformers import Gemma4ForConditionalGeneration
 
     lines = [ln for f in corpus for ln in body_checks.read_prompt_lines(f)]
     tokenizer = train_gemma_tokenizer(lines, vocab_size)
     torch.manual_seed(seed)
-    config = gemma4_config(tokenizer, hidden_size, layers, experts)
+    config = gemma4_config(tokenizer, hidden_size, layers, experts, heads, kv_heads, head_dim)
     model = Gemma4ForConditionalGeneration(config).to(torch.bfloat16).eval()
     log.info("tiny Gemma 4: %d tokens, %s parameters", len(tokenizer),
              f"{sum(t.numel() for t in model.parameters()):,}")
@@ -169,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--hidden-size", type=int, required=True)
     b.add_argument("--layers", type=int, required=True)
     b.add_argument("--experts", type=int, required=True)
+    b.add_argument("--heads", type=int, required=True, help="attention heads")
+    b.add_argument("--kv-heads", type=int, required=True, help="key/value heads")
+    b.add_argument("--head-dim", type=int, required=True)
     m = sub.add_parser("mtp-assistant")
     m.add_argument("--hidden-size", type=int, required=True)
     m.add_argument("--layers", type=int, required=True)
@@ -180,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if a.what == "body":
         make_body(a.out, a.corpus, a.prompts, a.vocab_size, a.hidden_size, a.layers, a.experts,
-                  a.seed)
+                  a.heads, a.kv_heads, a.head_dim, a.seed)
     else:
         make_mtp_assistant(a.out, a.body, a.hidden_size, a.layers, a.seed)
     log.info("wrote %s", a.out)

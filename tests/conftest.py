@@ -102,3 +102,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.workflow)
+
+
+def rehearsal_body_args() -> list[str]:
+    """`scripts/make_tiny_gemma4.py body` arguments for the gb10 rehearsal's vanilla body, from
+    config/gb10-rehearsal.yaml, so the tests build the shape the GPU run serves."""
+    import yaml
+
+    body = yaml.safe_load((ROOT / "config" / "gb10-rehearsal.yaml").read_text())["bodies"]["vanilla"]
+    args = ["--corpus", *body["corpus"], "--prompts", "config/prompts/verify.txt"]
+    for key in ("vocab_size", "hidden_size", "layers", "experts", "heads", "kv_heads", "head_dim",
+                "seed"):
+        args += [f"--{key.replace('_', '-')}", str(body[key])]
+    return args
+

@@ -9,7 +9,7 @@ import struct
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, env_python
+from conftest import ROOT, env_python, rehearsal_body_args
 
 
 def tensor_names(path: Path) -> set[str]:
@@ -30,13 +30,16 @@ def run(*args: str) -> str:
 
 def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path):
     body, assistant = tmp_path / "body", tmp_path / "assistant"
-    run("scripts/make_tiny_gemma4.py", "body", "--out", str(body), "--corpus",
-        "config/prompts/bench.jsonl", "config/prompts/verify.txt", "--prompts",
-        "config/prompts/verify.txt", "--vocab-size", "512", "--hidden-size", "64",
-        "--layers", "8", "--experts", "4")
+    run("scripts/make_tiny_gemma4.py", "body", "--out", str(body), *rehearsal_body_args())
     config = json.loads((body / "config.json").read_text())
     assert config["architectures"] == ["Gemma4ForConditionalGeneration"]
     assert config["text_config"]["enable_moe_block"] and config["vision_config"]
+    text = config["text_config"]
+    # the KV entry per token and layer the server's block pool is sized by (make_tiny_gemma4)
+    args = rehearsal_body_args()
+    kv_heads, head_dim = (int(args[args.index(flag) + 1]) for flag in ("--kv-heads", "--head-dim"))
+    assert (text["num_key_value_heads"], text["head_dim"]) == (kv_heads, head_dim)
+    assert text.get("global_head_dim", head_dim) == head_dim
     vocab = config["text_config"]["vocab_size"]
     assert max(config[k] for k in ("image_token_id", "boi_token_id", "eoi_token_id")) < vocab
     assert (body / "processor_config.json").is_file() and (body / "chat_template.jinja").is_file()

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT, env_python
+from conftest import ROOT, env_python, rehearsal_body_args
 
 
 def recipe(drop_router: bool = False) -> str:
@@ -24,8 +24,7 @@ def tiny_gemma4(smoke_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("gemma4") / "body"
     subprocess.run(
         [str(env_python("quantize")), "scripts/make_tiny_gemma4.py", "body", "--out", str(out),
-         "--corpus", "config/prompts/bench.jsonl", "--prompts", "config/prompts/verify.txt",
-         "--vocab-size", "512", "--hidden-size", "64", "--layers", "8", "--experts", "4"],
+         *rehearsal_body_args()],
         cwd=ROOT, check=True, capture_output=True, env=os.environ | {"PYTHONPATH": "scripts"})
     return out
 
