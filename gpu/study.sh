@@ -24,8 +24,8 @@
 # its envs/NAME.txt before any rule uses it.
 set -euo pipefail
 ENVS=/opt/spec-envs
-CARRY=/tmp/carry
-STATE=/tmp/study
+CARRY=${STUDY_CARRY:-/tmp/carry}  # where the carried parts are received
+STATE=${STUDY_STATE:-/tmp/study}  # this machine's commands, Snakemake log and samples
 PYTHON=$(command -v python3)
 # The profile (and machine settings merged over it) and how many servers may share the GPU:
 # the GPU study by default; the gb10 rehearsal (issue #17) with

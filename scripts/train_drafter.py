@@ -153,7 +153,9 @@ def progress_line(rows: list[dict], total_steps: int | None, elapsed_s: float) -
     last = train[-1]
     step = int(last["global_step"]) + 1
     rate = last.get("profile/tokens_per_s")
-    text = f"training: step {step}" + (f" of ~{total_steps}" if total_steps else "")
+    text = f"training: step {step}"
+    if total_steps:  # an estimate; rows that pack loosely take a few steps more
+        text += f" of ~{total_steps}" if step <= total_steps else f" (estimated ~{total_steps})"
     if rate:
         text += f", {rate:,.0f} tokens/s"
     if total_steps and step < total_steps:

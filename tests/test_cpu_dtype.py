@@ -76,5 +76,9 @@ def test_training_progress_line_counts_steps_and_estimates_the_rest():
     assert train_drafter.progress_line(rows, 63, 150.0) == (
         "training: step 5 of ~63, 350 tokens/s, ETA 29.0 min (2.5 min so far)")
     assert train_drafter.progress_line([], 63, 12.0) == "training: no step logged yet (12 s)"
+    # past the estimate (loosely packed rows; the gb10 rehearsal's 51 of ~47): no "51 of ~47"
+    late = [{"phase": "train", "global_step": 50.0, "profile/tokens_per_s": 38900.0}]
+    assert train_drafter.progress_line(late, 47, 114.0) == (
+        "training: step 51 (estimated ~47), 38,900 tokens/s (1.9 min so far)")
     # 90 of 100 rows of 100 tokens train, packed 1024 a batch: 9 batches an epoch
     assert train_drafter.estimated_steps([100] * 100, 1024, 0.9, 3) == 27

@@ -1,0 +1,77 @@
+"""gpu/study.sh's collect and restore, on a fake tree (no GPU): what a lent machine brings back
+must follow the profile named in the first config file, leave the models and hidden states
+behind, survive a folder that does not exist, and unpack on the next machine."""
+
+import os
+import subprocess
+import tarfile
+
+from conftest import ROOT
+
+STUDY = ROOT / "gpu" / "study.sh"
+
+
+def study(tree, *args, **env):
+    return subprocess.run(["bash", str(STUDY), *args], cwd=tree, capture_output=True, text=True,
+                          env={**os.environ, "STUDY_CONFIGS": "config/p.yaml",
+                               "STUDY_STATE": str(tree / "state"), **env}, timeout=120)
+
+
+def fake_tree(tree):
+    (tree / "config").mkdir(parents=True)
+    (tree / "config" / "p.yaml").write_text("# a profile\nprofile: gb10-rehearsal\nbench: {}\n")
+    files = {
+        "results/gb10-rehearsal/models/vanilla-fp8/model.safetensors": "weights",
+        "results/gb10-rehearsal/drafters/finetuned/config.json": "{}",
+        "results/gb10-rehearsal/drafter_data/abliterated/hidden_states/hs_0.safetensors": "taps",
+        "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl": '{"a": 1}\n',
+        "results/gb10-rehearsal/training/finetuned.csv": "phase\ntrain\n",
+        "logs/gb10-rehearsal/train_drafter/finetuned.log": "trained\n",
+        "results/gpu/training/other.csv": "another profile's\n",
+    }  # no benchmarks/, no logs/make_env: collect must not fail on them
+    for name, text in files.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text)
+
+
+def names(part):
+    with tarfile.open(part) as tar:
+        return {m.name for m in tar.getmembers() if m.isfile()}
+
+
+def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
+    machine, out = tmp_path / "machine", tmp_path / "out"
+    fake_tree(machine)
+    out.mkdir()
+    done = study(machine, "collect", "drafters", OUT=str(out))
+    assert done.returncode == 0, done.stderr
+    results = names(out / "results.tgz.part0")
+    assert "results/gb10-rehearsal/training/finetuned.csv" in results
+    assert "logs/gb10-rehearsal/train_drafter/finetuned.log" in results
+    assert not any("/models/" in n or "hidden_states" in n or "/drafters/" in n
+                   or n.startswith("results/") and n.endswith("responses.jsonl")
+                   or n.startswith("results/gpu/") for n in results), results
+    # the first rows of the responses come as a sample, beside the machine's state
+    assert any(n.endswith("samples/results_gb10-rehearsal_drafter_data_abliterated_responses.jsonl")
+               for n in results)
+    assert names(out / "drafters.tgz.part0") == {
+        "results/gb10-rehearsal/drafters/finetuned/config.json"}
+
+    # the next machine: the parts carried into /tmp/carry, unpacked in a fresh checkout
+    nxt, carry = tmp_path / "next", tmp_path / "carry"
+    (nxt / "config").mkdir(parents=True)
+    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
+    carry.mkdir()
+    for part in out.iterdir():
+        (carry / part.name).write_bytes(part.read_bytes())
+    done = study(nxt, "restore", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    assert (nxt / "results/gb10-rehearsal/drafters/finetuned/config.json").is_file()
+    assert (nxt / "results/gb10-rehearsal/training/finetuned.csv").read_text() == "phase\ntrain\n"
+
+
+def test_a_config_without_a_profile_is_refused(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "p.yaml").write_text("bench: {}\n")
+    done = study(tmp_path, "phases")
+    assert done.returncode == 2 and "no 'profile:' line in config/p.yaml" in done.stderr
