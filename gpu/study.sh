@@ -11,7 +11,7 @@
 #   gpu/study.sh collect [drafters]  copy results (and the drafters) into $OUT, in 15 MB parts
 #   gpu/study.sh restore          unpack what `collect drafters` brought back from an earlier
 #                                 machine (carried in as results.tgz.part* / drafters.tgz.part*)
-#   gpu/study.sh phases           where each server's start went (vLLM's timing lines)
+#   gpu/study.sh phases           where each server's start went, a row per server log
 #   gpu/study.sh bench            the bench part on a machine where the data part ran earlier:
 #                                 rebuild the bodies, then `all` with the data rules disallowed
 #
@@ -98,14 +98,14 @@ data-targets)
     results/gpu/drafter_data/vanilla/validation_prompts.jsonl \
     results/gpu/drafter_data/abliterated/validation_prompts.jsonl ;;
 phases)
-  # where each server's start went: vLLM's own timing lines, per server log
-  PHASES='Loading weights took|Model loading took|torch.compile took|Dynamo bytecode|Directly load'
-  PHASES+='|autotune|Memory profiling takes|Available KV cache memory|GPU KV cache size'
-  PHASES+='|Graph capturing finished|init engine|Application startup complete'
-  for log in $(ls -t logs/"$PROFILE"/*/*.server.log logs/"$PROFILE"/*.server.log 2>/dev/null); do
-    echo "== $log"
-    grep -hE "$PHASES" "$log" | sed -E 's/^.*(INFO|WARNING) //' | cut -c1-160
-  done ;;
+  # where each server's start went, from vLLM's own timing lines (scripts/server_start_phases.py)
+  mapfile -t logs < <(ls -tr logs/"$PROFILE"/*/*.server.log logs/"$PROFILE"/*.server.log 2>/dev/null)
+  [ "${#logs[@]}" -gt 0 ] || { echo "no server log under logs/$PROFILE yet"; exit 0; }
+  if command -v column >/dev/null; then
+    "$PYTHON" scripts/server_start_phases.py "${logs[@]}" | column -t -s $'\t'
+  else
+    "$PYTHON" scripts/server_start_phases.py "${logs[@]}"
+  fi ;;
 restore)
   for name in results drafters; do
     if ls "$CARRY/$name.tgz.part"* >/dev/null 2>&1; then

@@ -52,11 +52,18 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
     return (b - a).total_seconds() if a and b else None
 
 
+def last_start(lines: list[str]) -> list[str]:
+    """The lines of the last start in a server log: scripts/serving.py appends, and writes
+    `$ COMMAND` before each start."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+    return lines[starts[-1]:] if starts else lines
+
+
 def start_phases(log: Path) -> StartPhases:
-    """The phases of the first start recorded in `log` (a server log holds one server)."""
+    """The phases of the last start recorded in `log`."""
     first = engine = init_done = ready = None
     compile_s, kv_tokens, init_engine_s = 0.0, None, None
-    for line in log.read_text(errors="replace").splitlines():
+    for line in last_start(log.read_text(errors="replace").splitlines()):
         t = _stamp(line)
         if t and first is None:
             first = t

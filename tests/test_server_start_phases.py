@@ -41,3 +41,14 @@ def test_a_start_that_never_answered_has_no_ready_time(tmp_path):
     row = ssp.start_phases(log)
     assert row.engine_init_to_ready_s is None and row.first_line_to_ready_s is None
     assert "\t\t" in ssp.tsv([row]) or ssp.tsv([row]).rstrip().endswith("\t")
+
+
+def test_a_log_of_two_starts_gives_the_last(tmp_path):
+    """serving.py appends to the server log; a rerun's start is the one that counts."""
+    text = CELL_LOG.read_text()
+    earlier = text.replace("18:47:42", "17:00:00")  # the same start an hour and more before
+    log = tmp_path / "server.log"
+    log.write_text(earlier + text)
+    row = ssp.start_phases(log)
+    assert row.first_line == "11-30 18:47:42" and row.first_line_to_ready_s == 231.0
+

@@ -75,3 +75,19 @@ def test_a_config_without_a_profile_is_refused(tmp_path):
     (tmp_path / "config" / "p.yaml").write_text("bench: {}\n")
     done = study(tmp_path, "phases")
     assert done.returncode == 2 and "no 'profile:' line in config/p.yaml" in done.stderr
+
+
+def test_phases_tables_the_server_logs_of_the_profile(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
+    assert "no server log" in study(tmp_path, "phases").stdout
+    cell = tmp_path / "logs/gb10-rehearsal/bench_cell/a-b-n4.server.log"
+    cell.parent.mkdir(parents=True)
+    cell.write_text((ROOT / "reports/gb10-rehearsal/logs-2026-11-30/bench_cell"
+                     / "abliterated-finetuned-n4.server.log").read_text())
+    (tmp_path / "scripts").symlink_to(ROOT / "scripts")
+    done = study(tmp_path, "phases")
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    assert header.split()[:2] == ["log", "first_line"] and "220193555" in row.split()
+
