@@ -39,7 +39,8 @@ rule bench_cell:
         gpu_lock=gpu_lock_args(),
         gpu_device=gpu_device_prefix(),
     shell:
-        "{params.gpu_device}{params.python} scripts/bench_cell.py --body {input.body} --body-name {wildcards.body}"
+        "{params.gpu_device}{params.python} scripts/bench_cell.py --body {input.body}"
+        " --body-name {wildcards.body}"
         " {params.drafter_args} --num-speculative-tokens {wildcards.n} {params.digest_args}"
         " --prompts {input.prompts} --num-prompts {params.num_prompts}"
         " --temperatures {params.temperatures} --max-tokens {params.max_tokens}"

@@ -30,7 +30,8 @@ rule synthesize_instructions:
         gpu_lock=gpu_lock_args(),
         gpu_device=gpu_device_prefix(),
     shell:
-        "{params.gpu_device}{params.python} scripts/synthesize_instructions.py --body {input.body}"
+        "{params.gpu_device}{params.python} scripts/synthesize_instructions.py"
+        " --body {input.body}"
         " {params.settings} --max-model-len {params.max_model_len}"
         " --server-args-json {params.server_args:q} --server-env-json {params.server_env:q}"
         " --server-log {log.server} {params.gpu_lock} --out {output} > {log.job} 2>&1"
@@ -68,7 +69,8 @@ rule regenerate_responses:
         gpu_lock=gpu_lock_args(),
         gpu_device=gpu_device_prefix(),
     shell:
-        "{params.gpu_device}{params.python} scripts/regenerate_responses.py --body {input.body} {params.dataset}"
+        "{params.gpu_device}{params.python} scripts/regenerate_responses.py"
+        " --body {input.body} {params.dataset}"
         " --temperature {params.temperature} --max-tokens {params.max_tokens}"
         " --concurrency {params.concurrency} --seed {params.seed}"
         " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
@@ -166,7 +168,8 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             gpu_lock=gpu_lock_args(),
             gpu_device=gpu_device_prefix(),
         shell:
-            "{params.gpu_device}{params.python} scripts/hidden_states_vllm.py --body {input.body}"
+            "{params.gpu_device}{params.python} scripts/hidden_states_vllm.py"
+            " --body {input.body}"
             " --dataset {input.dataset} {params.layer_ids} --concurrency {params.concurrency}"
             " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
             " --server-env-json {params.server_env:q} --server-log {log.server}"

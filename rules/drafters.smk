@@ -37,7 +37,8 @@ rule train_drafter:
         gpu_lock=gpu_lock_prefix(),
         gpu_device=gpu_device_prefix(),
     shell:
-        "{params.gpu_device}{params.gpu_lock}{params.python} scripts/train_drafter.py --verifier {input.verifier}"
+        "{params.gpu_device}{params.gpu_lock}{params.python} scripts/train_drafter.py"
+        " --verifier {input.verifier}"
         " --dataset {input.dataset} --hidden-states {input.hidden_states} {params.start_from}"
         " --speculator-type {params.method} {params.settings} --work {params.work}"
         " --nproc-per-node {params.nproc}"
