@@ -99,7 +99,8 @@ data-targets)
     results/gpu/drafter_data/abliterated/validation_prompts.jsonl ;;
 phases)
   # where each server's start went, from vLLM's own timing lines (scripts/server_start_phases.py)
-  mapfile -t logs < <(ls -tr logs/"$PROFILE"/*/*.server.log logs/"$PROFILE"/*.server.log 2>/dev/null)
+  mapfile -t logs < <(ls -tr logs/"$PROFILE"/*/*.server.log logs/"$PROFILE"/*.server.log \
+                        2>/dev/null)
   [ "${#logs[@]}" -gt 0 ] || { echo "no server log under logs/$PROFILE yet"; exit 0; }
   if command -v column >/dev/null; then
     "$PYTHON" scripts/server_start_phases.py "${logs[@]}" | column -t -s $'\t'

@@ -109,7 +109,8 @@ def rehearsal_body_args() -> list[str]:
     config/gb10-rehearsal.yaml, so the tests build the shape the GPU run serves."""
     import yaml
 
-    body = yaml.safe_load((ROOT / "config" / "gb10-rehearsal.yaml").read_text())["bodies"]["vanilla"]
+    config = yaml.safe_load((ROOT / "config" / "gb10-rehearsal.yaml").read_text())
+    body = config["bodies"]["vanilla"]
     args = ["--corpus", *body["corpus"], "--prompts", "config/prompts/verify.txt"]
     for key in ("vocab_size", "hidden_size", "layers", "experts", "heads", "kv_heads", "head_dim",
                 "seed"):
