@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 import hidden_state_layout
+import hidden_state_pages
 import serving
 from hidden_state_layout import check_layer_ids, default_layer_ids, missing_rows, sample_file
 
@@ -51,6 +52,14 @@ def extraction_layer_ids(body: Path, layer_ids: list[int] | None) -> list[int]:
     ids = list(layer_ids) if layer_ids else default_layer_ids(num_layers)
     check_layer_ids(ids, num_layers)
     return ids
+
+
+def page_problem(body: Path, layer_ids: list[int], server_args: list[str]) -> str | None:
+    """Why vLLM 0.24 would write short hidden-state files for this body with these server
+    arguments (hidden_state_pages), or None: checked before the server's minutes of start."""
+    kv_cache_dtype = hidden_state_pages.server_flag_value(server_args, "--kv-cache-dtype")
+    return hidden_state_pages.extraction_page_problem(
+        text_config(body), len(layer_ids), kv_cache_dtype or "auto")
 
 
 def extraction_speculative_config(layer_ids: list[int]) -> dict:
@@ -105,13 +114,16 @@ def stored_dtype(out: Path) -> str:
 
 
 def extract(args: argparse.Namespace) -> None:
+    layer_ids = extraction_layer_ids(args.body, args.layer_ids)
+    problem = page_problem(args.body, layer_ids, json.loads(args.server_args_json))
+    if problem:
+        raise SystemExit(problem)
     import torch
     from datasets import load_from_disk
 
     if not torch.cuda.is_available():
         raise SystemExit(NO_GPU_MESSAGE)
     rows = len(load_from_disk(str(args.dataset)))
-    layer_ids = extraction_layer_ids(args.body, args.layer_ids)
     partial = args.out.with_name(args.out.name + ".partial")
     storage = args.out.with_name(args.out.name + ".connector")
     partial.mkdir(parents=True, exist_ok=True)

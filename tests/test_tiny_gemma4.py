@@ -9,7 +9,13 @@ import struct
 import subprocess
 from pathlib import Path
 
+import yaml
+
+import hidden_state_layout
+import hidden_state_pages
 from conftest import ROOT, env_python, rehearsal_body_args
+
+REHEARSAL = ROOT / "config" / "gb10-rehearsal.yaml"
 
 
 def tensor_names(path: Path) -> set[str]:
@@ -40,6 +46,10 @@ def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path
     kv_heads, head_dim = (int(args[args.index(flag) + 1]) for flag in ("--kv-heads", "--head-dim"))
     assert (text["num_key_value_heads"], text["head_dim"]) == (kv_heads, head_dim)
     assert text.get("global_head_dim", head_dim) == head_dim
+    # vLLM 0.24 reads back every hidden state it stores for this shape (hidden_state_pages)
+    kv_cache_dtype = yaml.safe_load(REHEARSAL.read_text())["server"]["kv_cache_dtype"]
+    taps = len(hidden_state_layout.default_layer_ids(text["num_hidden_layers"]))
+    assert hidden_state_pages.extraction_page_problem(text, taps, kv_cache_dtype) is None
     vocab = config["text_config"]["vocab_size"]
     assert max(config[k] for k in ("image_token_id", "boi_token_id", "eoi_token_id")) < vocab
     assert (body / "processor_config.json").is_file() and (body / "chat_template.jinja").is_file()
