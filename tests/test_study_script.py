@@ -14,7 +14,18 @@ STUDY = ROOT / "gpu" / "study.sh"
 def study(tree, *args, **env):
     return subprocess.run(["bash", str(STUDY), *args], cwd=tree, capture_output=True, text=True,
                           env={**os.environ, "STUDY_CONFIGS": "config/p.yaml",
-                               "STUDY_STATE": str(tree / "state"), **env}, timeout=120)
+                               "STUDY_STATE": str(tree / "state"),
+                               "STUDY_ENVS": str(fake_envs(tree)), **env}, timeout=120)
+
+
+def fake_envs(tree):
+    """A driver `python` that answers Snakemake's --list-rules and does nothing else."""
+    python = tree / "envs" / "driver" / "bin" / "python"
+    python.parent.mkdir(parents=True, exist_ok=True)
+    python.write_text('#!/bin/sh\ncase "$*" in *--list-rules*) printf "all\\nbench_cell\\n'
+                      'train_drafter\\n";; esac\n')
+    python.chmod(0o755)
+    return tree / "envs"
 
 
 def fake_tree(tree):
@@ -68,6 +79,25 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (nxt / "results/gb10-rehearsal/drafters/finetuned/config.json").is_file()
     assert (nxt / "results/gb10-rehearsal/training/finetuned.csv").read_text() == "phase\ntrain\n"
+    # the bodies' digests come too: the bench part keeps the carried cells only if the rebuilt
+    # bodies match them, and otherwise stops
+    digests = list((nxt / "state" / "carried").glob("model_digests.*"))
+    assert len(digests) == 1
+    assert "results/gb10-rehearsal/models/vanilla-fp8/model.safetensors" in digests[0].read_text()
+    done = study(nxt, "bench", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    command = (nxt / "state" / "commands.txt").read_text()
+    assert f"sha256sum --quiet -c {digests[0]} ||" in command
+    assert command.rstrip().endswith("--rerun-triggers code params software-env input")
+    assert "bench_cell" in command and "train_drafter" not in command  # data rules: not allowed
+
+
+def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_path):
+    fake_tree(tmp_path)
+    done = study(tmp_path, "bench", STUDY_CARRY=str(tmp_path / "carry"))
+    assert done.returncode == 0, done.stderr
+    command = (tmp_path / "state" / "commands.txt").read_text()
+    assert "sha256sum" not in command and "--rerun-triggers" not in command
 
 
 def test_a_config_without_a_profile_is_refused(tmp_path):
