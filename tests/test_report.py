@@ -1,6 +1,14 @@
 """The report's figures and tables come from the smoke run's outputs, and `snakemake --report`
 builds the HTML report from them."""
 
+from types import SimpleNamespace
+
+import jinja2
+import pytest
+import yaml
+
+from conftest import ROOT
+
 
 def test_report_items_exist(smoke_run):
     report = smoke_run / "report"
@@ -21,6 +29,19 @@ def test_snakemake_report_builds(smoke_report):
     for item in ("per_position_acceptance.png", "throughput.png", "training_curves.png",
                  "erratum.html", "provenance.html"):
         assert item in html, item
+    assert "Random-weight models" in html  # the smoke body is a tiny random Llama
+
+
+@pytest.mark.parametrize("profile, random", [
+    ("config.yaml", False), ("gpu.yaml", False), ("gb10.yaml", False), ("smoke.yaml", True),
+    ("gb10-rehearsal.yaml", True)])
+def test_the_report_says_when_its_bodies_are_random(profile, random):
+    """The report's front page, rendered as Snakemake renders it (Jinja, the config as
+    snakemake.config), warns that acceptance is meaningless exactly when a body is random."""
+    config = yaml.safe_load((ROOT / "config" / profile).read_text())
+    text = jinja2.Environment().from_string((ROOT / "reports" / "workflow.rst").read_text())
+    page = text.render(snakemake=SimpleNamespace(config=config))
+    assert ("Random-weight models" in page) is random
 
 
 def test_provenance_config_diff_names_changed_keys_only():
