@@ -15,6 +15,7 @@ SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
+REHEARSAL_CONFIG = ROOT / "config" / "gb10-rehearsal.yaml"
 SMOKE_RESULTS = ROOT / "results" / "smoke"
 ENVS = ROOT / "results" / "envs"
 
@@ -109,7 +110,7 @@ def rehearsal_body_args() -> list[str]:
     config/gb10-rehearsal.yaml, so the tests build the shape the GPU run serves."""
     import yaml
 
-    config = yaml.safe_load((ROOT / "config" / "gb10-rehearsal.yaml").read_text())
+    config = yaml.safe_load(REHEARSAL_CONFIG.read_text())
     body = config["bodies"]["vanilla"]
     args = ["--corpus", *body["corpus"], "--prompts", "config/prompts/verify.txt"]
     for key in ("vocab_size", "hidden_size", "layers", "experts", "heads", "kv_heads", "head_dim",

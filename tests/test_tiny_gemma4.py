@@ -13,9 +13,7 @@ import yaml
 
 import hidden_state_layout
 import hidden_state_pages
-from conftest import ROOT, env_python, rehearsal_body_args
-
-REHEARSAL = ROOT / "config" / "gb10-rehearsal.yaml"
+from conftest import REHEARSAL_CONFIG, ROOT, env_python, rehearsal_body_args
 
 
 def tensor_names(path: Path) -> set[str]:
@@ -47,7 +45,7 @@ def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path
     assert (text["num_key_value_heads"], text["head_dim"]) == (kv_heads, head_dim)
     assert text.get("global_head_dim", head_dim) == head_dim
     # vLLM 0.24 reads back every hidden state it stores for this shape (hidden_state_pages)
-    kv_cache_dtype = yaml.safe_load(REHEARSAL.read_text())["server"]["kv_cache_dtype"]
+    kv_cache_dtype = yaml.safe_load(REHEARSAL_CONFIG.read_text())["server"]["kv_cache_dtype"]
     taps = len(hidden_state_layout.default_layer_ids(text["num_hidden_layers"]))
     assert hidden_state_pages.extraction_page_problem(text, taps, kv_cache_dtype) is None
     vocab = config["text_config"]["vocab_size"]
