@@ -33,3 +33,9 @@ rule all:
     default_target: True
     input:
         get_final_output(),
+
+
+# The data part alone (bodies, drafter data, trained drafters), for a run split over machines.
+rule drafters:
+    input:
+        data_part_outputs(),

@@ -15,12 +15,12 @@
 #   gpu/study.sh bench            the bench part on a machine where the data part ran earlier:
 #                                 rebuild the bodies, then `all` with the data rules disallowed
 #
-# Run the DAG in two parts: `start $(gpu/study.sh data-targets)` (data, drafters and their
-# validation rows), then `start all` on the same machine or, on the next one, `restore` and
-# `bench`. Started together, the no-speculation cells took the GPU before the data jobs
+# Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
+# and their validation rows), then `start all` on the same machine or, on the next one, `restore`
+# and `bench`. Started together, the no-speculation cells took the GPU before the data jobs
 # (reports/gpu-study/README.md).
 #
-# The launchers are the `interpreters` that config/gpu.yaml names; make_env checks each against
+# The launchers are the `interpreters` that gpu/h100.yaml names; make_env checks each against
 # its envs/NAME.txt before any rule uses it.
 set -euo pipefail
 ENVS=${STUDY_ENVS:-/opt/spec-envs}  # the families' site folders and launchers
@@ -28,12 +28,13 @@ CARRY=${STUDY_CARRY:-/tmp/carry}  # where the carried parts are received
 STATE=${STUDY_STATE:-/tmp/study}  # this machine's commands, Snakemake log and samples
 PYTHON=$(command -v python3)
 # The profile (and machine settings merged over it) and how many servers may share the GPU:
-# the GPU study by default; the gb10 rehearsal (issue #17) with
+# the GPU study (config/gpu.yaml with the machine's interpreters, gpu/h100.yaml) by default; the
+# gb10 rehearsal (issue #17) with
 #   STUDY_CONFIGS="config/gb10-rehearsal.yaml gpu/h100.yaml" STUDY_GPUS=1
 # (gb10's servers take 85 % of the GPU's memory: one at a time), or on a machine of two GPUs
 #   STUDY_CONFIGS="config/gb10-rehearsal.yaml gpu/h100.yaml gpu/two-gpus.yaml" STUDY_GPUS=2
 # (each server on a GPU of its own, scripts/gpu_device.py).
-read -r -a CONFIGS <<< "${STUDY_CONFIGS:-config/gpu.yaml}"
+read -r -a CONFIGS <<< "${STUDY_CONFIGS:-config/gpu.yaml gpu/h100.yaml}"
 # The profile's name (its results/, logs/ and benchmarks/ folders), from the first config file.
 PROFILE=$(sed -n 's/^profile: *\([A-Za-z0-9_.-]*\).*/\1/p' "${CONFIGS[0]}" | head -n 1)
 [ -n "$PROFILE" ] || { echo "no 'profile:' line in ${CONFIGS[0]}" >&2; exit 2; }
@@ -93,10 +94,6 @@ wait)
   grep -E 'Error in rule|Exiting because|steps \(100%\) done|MissingInput' "$STATE/snakemake.log" \
     | tail -5 || true
   tail -n 5 "$STATE/snakemake.log" ;;
-data-targets)
-  echo results/gpu/training/vanilla.csv results/gpu/training/finetuned.csv \
-    results/gpu/drafter_data/vanilla/validation_prompts.jsonl \
-    results/gpu/drafter_data/abliterated/validation_prompts.jsonl ;;
 phases)
   # where each server's start went, from vLLM's own timing lines (scripts/server_start_phases.py)
   mapfile -t logs < <(ls -tr logs/"$PROFILE"/*/*.server.log logs/"$PROFILE"/*.server.log \

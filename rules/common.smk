@@ -403,6 +403,19 @@ def training_curves():
     return [f"{RESULTS}/training/{d}.csv" for d in trained_drafters()]
 
 
+def data_part_outputs():
+    """`snakemake drafters`: the data part of a run split over machines (gpu/README.md): every
+    trained drafter with its training curve and, where the serving check runs, its verifier's
+    validation rows; what a later machine benches from."""
+    targets = training_curves()
+    if serving_check_enabled():
+        targets += [
+            f"{RESULTS}/drafter_data/{body}/validation_prompts.jsonl"
+            for body in training_bodies()
+        ]
+    return targets
+
+
 # --- bench ------------------------------------------------------------------------------
 
 

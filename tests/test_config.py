@@ -121,8 +121,25 @@ def test_gpu_profile_builds_the_study_dag():
     assert jobs["validation_prompts"] == 2 and jobs["serving_check"] == 2
     assert jobs["serving_vs_training"] == 1 and jobs["table_serving_vs_training"] == 1
     cfg = load("gpu.yaml")
-    assert set(cfg["interpreters"]) == {"hf", "quantize", "vllm"}
+    # venvs built from PyPI on the user's machine; the lent machine's interpreters are an overlay
+    assert "interpreters" not in cfg
+    lent = yaml.safe_load((ROOT / "gpu" / "h100.yaml").read_text())
+    assert set(lent["interpreters"]) == set(cfg["envs"]) == {"hf", "quantize", "vllm"}
     assert cfg["bench"]["temperatures"] == [0.7, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("name", "trained"), [("gpu.yaml", 2), ("gb10-rehearsal.yaml", 1), ("smoke.yaml", 2)]
+)
+def test_drafters_target_is_the_data_part(name, trained):
+    """`snakemake drafters` (the first machine of a split GPU run, gpu/study.sh) trains every
+    drafter, with its verifier's validation rows where the serving check runs, and benches
+    nothing: the cells are the next machine's."""
+    path = str(ROOT / "config" / name)
+    jobs = dry_run_jobs("--configfile", path, "--cores", "2", "--forceall", "drafters")
+    assert jobs["train_drafter"] == trained
+    assert jobs.get("validation_prompts", 0) == (trained if load(name).get("serving_check") else 0)
+    assert not {"bench_cell", "aggregate_cells", "serving_check"} & set(jobs)
 
 
 def test_existing_interpreter_is_checked_not_built(tmp_path):
