@@ -21,7 +21,7 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import yaml
-from bench_stats import draws, interval, valid_prompts
+from bench_stats import N_BOOT, draws, interval, valid_prompts
 from fidelity_verdicts import fidelity_status
 
 RECOMPUTE_TOLERANCE = 0.01  # published ratios are given to two decimals
@@ -123,7 +123,7 @@ def failed_gate(cells: pd.DataFrame, measures: dict) -> bool:
     return bool((fidelity_status(sel) == "FAIL").any())
 
 
-def shape_statistics(prompts: pd.DataFrame | None, measures: dict, n_boot: int = 2000,
+def shape_statistics(prompts: pd.DataFrame | None, measures: dict, n_boot: int = N_BOOT,
                      seed: int = 0) -> dict | None:
     """a_0 and a_last / a_0 with its 95 % interval over prompts (bench_stats' cluster
     bootstrap), for a per-position claim's series at the seeds' temperature."""
@@ -140,7 +140,7 @@ def shape_statistics(prompts: pd.DataFrame | None, measures: dict, n_boot: int =
     boot = sums[draws(len(sums), n_boot, seed)].sum(axis=1)
     total = sums.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lo, hi = interval(boot[:, 2] / boot[:, 1])
+        lo, hi = interval(boot[:, 2] / boot[:, 1], len(sums))
         return {"a0": float(total[1] / total[0]), "ratio": float(total[2] / total[1]),
                 "lo": lo, "hi": hi, "prompts": len(sums)}
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from aggregate_cells import prompt_rows
-from bench_stats import draws, interval, position_columns
+from bench_stats import N_BOOT, draws, interval, position_columns
 
 LEVEL_NOTE = "95 % cluster-bootstrap interval over prompts"
 
@@ -40,7 +40,7 @@ def offline_validation(training: pd.DataFrame) -> dict[int, dict[str, float]]:
     return out
 
 
-def serving_rates(record: dict, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def serving_rates(record: dict, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
     """a_k and a_k / a_{k-1} with their intervals, from one serving-check JSON."""
     prompts = pd.DataFrame(prompt_rows(record))
     positions = position_columns(prompts)[: record["cell"]["n"]]
@@ -58,8 +58,8 @@ def serving_rates(record: dict, n_boot: int = 2000, seed: int = 0) -> pd.DataFra
     p, b = rates(point), rates(boot)
     rows = []
     for k in range(len(positions)):
-        full_lo, full_hi = interval(b["full"][k])
-        cond_lo, cond_hi = interval(b["cond"][k])
+        full_lo, full_hi = interval(b["full"][k], len(sums))
+        cond_lo, cond_hi = interval(b["cond"][k], len(sums))
         rows.append({"position": k, "vllm_a_k": float(p["full"][k]), "vllm_a_k_lo": full_lo,
                      "vllm_a_k_hi": full_hi, "vllm_cond_k": float(p["cond"][k]),
                      "vllm_cond_k_lo": cond_lo, "vllm_cond_k_hi": cond_hi,
