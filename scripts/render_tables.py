@@ -5,7 +5,6 @@ from pathlib import Path
 
 import atomic_io
 import pandas as pd
-from bench_stats import N_BOOT
 from fidelity_verdicts import fidelity_status
 from jinja2 import Environment, FileSystemLoader
 
@@ -42,10 +41,10 @@ def cells_table(cells_csv: Path, out: Path, missing: Path | None = None) -> None
 def intervals_table(csv: Path, out: Path) -> None:
     table = pd.read_csv(csv)
     render("Bench statistics with 95 % intervals over prompts", table,
-           ["Cluster bootstrap over prompts (each prompt's repeats kept together),"
-            f" {N_BOOT:,} draws, expanded percentile interval (Hesterberg 2015: wider than the"
-            " plain percentile one with few prompts); rates are ratios of summed counts. Only"
-            " cells inside the fidelity gate."], out)
+           ["Cluster bootstrap over prompts (each prompt's repeats kept together), expanded"
+            " percentile interval (Hesterberg 2015: wider than the plain percentile one with few"
+            " prompts; docs/methods.md); rates are ratios of summed counts. Only cells inside the"
+            " fidelity gate."], out)
 
 
 def comparisons_table(csv: Path, out: Path) -> None:
