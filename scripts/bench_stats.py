@@ -9,7 +9,7 @@ interval is that of the difference (or, for throughput, the ratio). A comparison
 when its 95 % interval excludes 0 (ratio: 1), otherwise "not separated at 95 %".
 
 The interval is Hesterberg's expanded percentile interval (T. Hesterberg, "What teachers should
-know about the bootstrap", The American Statistician 69(4), 2015, sec. 5.2): a plain percentile
+know about the bootstrap", The American Statistician 69(4), 2015): a plain percentile
 bootstrap over G clusters is too narrow for small G (its spread is the plug-in one, divided by
 G rather than G - 1, and it takes normal quantiles where Student's t with G - 1 degrees of freedom
 belongs), so the quantiles are taken further out, at Phi(-sqrt(G / (G - 1)) t_{G-1, 0.975}).
