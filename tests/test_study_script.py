@@ -113,7 +113,7 @@ def test_phases_tables_the_server_logs_of_the_profile(tmp_path):
     assert "no server log" in study(tmp_path, "phases").stdout
     cell = tmp_path / "logs/gb10-rehearsal/bench_cell/a-b-n4.server.log"
     cell.parent.mkdir(parents=True)
-    cell.write_text((ROOT / "reports/gb10-rehearsal/logs-2026-11-30/bench_cell"
+    cell.write_text((ROOT / "reports/gb10-rehearsal/earlier-attempts/logs-2026-11-30/bench_cell"
                      / "abliterated-finetuned-n4.server.log").read_text())
     (tmp_path / "scripts").symlink_to(ROOT / "scripts")
     done = study(tmp_path, "phases")
