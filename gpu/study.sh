@@ -14,6 +14,7 @@
 #   gpu/study.sh phases           where each server's start went, a row per server log
 #   gpu/study.sh bench            the bench part on a machine where the data part ran earlier:
 #                                 rebuild the bodies, then `all` with the data rules disallowed
+#   gpu/study.sh report           after `all` ended: Snakemake's HTML report into $OUT/report.html
 #
 # Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
 # and their validation rows), then `start all` on the same machine or, on the next one, `restore`
@@ -142,6 +143,15 @@ bench)
   setsid nohup bash -c "$cmd1 && $check && $cmd2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
   echo $! > "$STATE/pid"
   echo "started the bench part (pid $(cat "$STATE/pid"))" ;;
+report)
+  # Snakemake's own report of what `all` made here, built on this machine (its driver has the
+  # report's packages), brought back as one file.
+  [ -n "${OUT:-}" ] || { echo "report: \$OUT is not set (the device tool's output folder)" >&2; exit 2; }
+  echo "$(date -u +%FT%TZ) ${SNAKEMAKE[*]} --report $OUT/report.html" >> "$STATE/commands.txt"
+  "${SNAKEMAKE[@]}" --report "$OUT/report.html" > "$STATE/report.log" 2>&1 \
+    || { tail -n 20 "$STATE/report.log" >&2; exit 1; }
+  tail -n 1 "$STATE/report.log"
+  ls -la "$OUT/report.html" ;;
 collect)
   # Everything except the models, hidden states and training data (GBs, rebuilt by the rules),
   # in parts of at most 15 MB (the device tool brings back 8 files of 16 MB).
@@ -170,5 +180,5 @@ collect)
   fi
   ls -la "$OUT" ;;
 *)
-  sed -n '2,16p' "$0"; exit 2 ;;
+  sed -n '2,17p' "$0"; exit 2 ;;
 esac

@@ -19,8 +19,11 @@ def study(tree, *args, **env):
 
 
 def fake_envs(tree):
-    """A driver `python` that answers Snakemake's --list-rules and does nothing else."""
+    """A driver `python` that answers Snakemake's --list-rules and does nothing else (unless a
+    test wrote another one first)."""
     python = tree / "envs" / "driver" / "bin" / "python"
+    if python.exists():
+        return tree / "envs"
     python.parent.mkdir(parents=True, exist_ok=True)
     python.write_text('#!/bin/sh\ncase "$*" in *--list-rules*) printf "all\\nbench_cell\\n'
                       'train_drafter\\n";; esac\n')
@@ -121,3 +124,29 @@ def test_phases_tables_the_server_logs_of_the_profile(tmp_path):
     header, row = done.stdout.splitlines()
     assert header.split()[:2] == ["log", "first_line"] and "220193555" in row.split()
 
+
+
+def test_report_builds_into_out_with_the_study_configs(tmp_path):
+    """`report` runs the driver's Snakemake with the study's config files and --report into
+    $OUT, records the command, and fails (with the log's tail) when Snakemake does."""
+    machine, out = tmp_path / "machine", tmp_path / "out"
+    fake_tree(machine)
+    out.mkdir()
+    envs = fake_envs(machine)
+    python = envs / "driver" / "bin" / "python"
+    python.write_text('#!/bin/sh\necho "$*" > "$STUDY_STATE/args"\n'
+                      'case "$*" in *fail*) echo "broken DAG"; exit 1;; esac\n'
+                      'for a; do case "$prev" in --report) echo html > "$a";; esac; prev=$a; done\n'
+                      'echo "Report created."\n')
+    done = study(machine, "report", OUT=str(out))
+    assert done.returncode == 0, done.stderr
+    assert (out / "report.html").read_text() == "html\n"
+    args = (machine / "state" / "args").read_text()
+    assert "--configfile config/p.yaml" in args and f"--report {out}/report.html" in args
+    assert "--report" in (machine / "state" / "commands.txt").read_text()
+    assert "Report created." in done.stdout
+
+    failed = study(machine, "report", OUT=str(out / "fail"))
+    assert failed.returncode == 1 and "broken DAG" in failed.stderr
+    unset = study(machine, "report", OUT="")
+    assert unset.returncode == 2 and "$OUT is not set" in unset.stderr
