@@ -10,8 +10,8 @@ own block size; so when an attention layer's page per token is larger than the h
 layer's, the hidden-state layer's blocks hold more tokens than the connector reads, every file
 is short, and speculators' --validate-outputs stops the run ("Sequence length of hidden states
 208 doesn't match num tokens 778": the gb10 rehearsal's second body shape on two H200s,
-reports/gb10-rehearsal/earlier-attempts/README.md). The upstream fix reads the hidden-state group's own block
-size: vllm-project/vllm#46301, not in the pinned vLLM 0.24.0.
+reports/gb10-rehearsal/earlier-attempts/README.md). The upstream fix reads the hidden-state
+group's own block size: vllm-project/vllm#46301, not in the pinned vLLM 0.24.0.
 
 We write this check ourselves because vLLM only fails after its server is up (minutes on a GPU);
 it reads the same config fields vLLM's gemma4.py and llama.py do. No torch here.
