@@ -2,7 +2,7 @@
 # The pipeline, in order: Python environments -> bodies (vanilla; abliterated, made or fetched)
 # -> FP8 self-quantisation -> drafter data (instructions, regenerated responses, Arrow dataset,
 # hidden states) -> drafters (trained, or fetched) -> bench cells (body x drafter x n x repeat) -> report.
-# `rule all` asks for what get_final_output() in rules/common.smk lists for the profile.
+# `rule all` asks for what the profile model (scripts/plumbing/profile.py) lists as final targets.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -15,10 +15,11 @@ if not config:
     configfile: "config/config.yaml"
 
 
-report: "reports/workflow.rst"
+report: "reports/captions/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/startup_checks.smk"
 include: "rules/envs.smk"
 include: "rules/bodies.smk"
 include: "rules/abliterate.smk"
@@ -32,10 +33,10 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
-        get_final_output(),
+        STUDY.final_targets(),
 
 
 # The data part alone (bodies, drafter data, trained drafters), for a run split over machines.
 rule drafters:
     input:
-        data_part_outputs(),
+        STUDY.data_part_targets(),

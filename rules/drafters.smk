@@ -4,6 +4,9 @@
 # "hub" downloads a published drafter (gb10's vanilla MTP assistant, RedHatAI's EAGLE-3).
 
 
+include: "functions/drafters.smk"
+
+
 rule train_drafter:
     input:
         code=script_sources("train_drafter"),
@@ -25,8 +28,7 @@ rule train_drafter:
         conda_env("vllm")
     threads: 2
     resources:
-        mem_mb=config["resources"]["mem_mb_model"],
-        gpu=config["resources"]["gpus_per_train"],
+        **TRAIN_RESOURCES,
     params:
         python=env_python("vllm"),
         method=drafter_setting("method"),
@@ -34,10 +36,9 @@ rule train_drafter:
         settings=training_args(),
         work=lambda wildcards: f"{RESULTS}/training/{wildcards.drafter}.work",
         nproc=max(1, config["resources"]["gpus_per_train"]),
-        gpu_lock=gpu_lock_prefix(),
-        gpu_device=gpu_device_prefix(),
+        gpu_job=gpu_job(whole_job=True),
     shell:
-        "{params.gpu_device}{params.gpu_lock}{params.python} scripts/train_drafter.py"
+        "{params.gpu_job}{params.python} scripts/train_drafter.py"
         " --verifier {input.verifier}"
         " --dataset {input.dataset} --hidden-states {input.hidden_states} {params.start_from}"
         " --speculator-type {params.method} {params.settings} --work {params.work}"
@@ -48,7 +49,7 @@ rule train_drafter:
 
 rule make_untrained_drafter:
     input:
-        code=script_sources("untrained_drafter"),
+        code=script_sources("make_untrained_drafter"),
         env=env_marker("vllm"),
         verifier=drafter_verifier_dir,
     output:
@@ -68,13 +69,13 @@ rule make_untrained_drafter:
         python=env_python("vllm"),
         speculator_type=drafter_setting("method"),
     shell:
-        "{params.python} scripts/untrained_drafter.py --verifier {input.verifier}"
+        "{params.python} scripts/make_untrained_drafter.py --verifier {input.verifier}"
         " --speculator-type {params.speculator_type} --out {output} > {log} 2>&1"
 
 
 rule download_drafter:
     input:
-        code=script_sources("body_from_hub"),
+        code=script_sources("download_drafter"),
         env=env_marker("hf"),
     output:
         directory(f"{RESULTS}/drafters/{{drafter}}"),
@@ -93,5 +94,5 @@ rule download_drafter:
         python=env_python("hf"),
         repo=drafter_setting("repo"),
     shell:
-        "{params.python} scripts/body_from_hub.py --repo {params.repo} --out {output} --weights-only"
+        "{params.python} scripts/download_drafter.py --repo {params.repo} --out {output}"
         " > {log} 2>&1"

@@ -3,8 +3,13 @@
 # environment and reruns only the rules that use it.
 
 
+include: "functions/envs.smk"
+
+
 rule make_env:
-    # Runs in Snakemake's own interpreter: it bootstraps the environments the others use.
+    # Runs in Snakemake's own interpreter (scripts/plumbing/make_env.py): it bootstraps the
+    # environments the other rules use. Its code is not an input: an edit of the builder would
+    # otherwise rebuild every environment (GBs); the requirements files and patches are.
     input:
         requirements="envs/{env}.txt",
         patches=env_patches,
@@ -22,10 +27,8 @@ rule make_env:
         # config `interpreters`: check this existing Python instead of building the venv
         existing_python=existing_interpreter,
     run:
-        build_env(
-            input.requirements,
-            params.venv,
-            output[0],
-            log[0],
-            params.existing_python,
-        )
+        args = [input.requirements, "--venv", params.venv, "--marker", output[0]]
+        args += ["--log", log[0]]
+        if params.existing_python:
+            args += ["--existing-python", params.existing_python]
+        make_env.main(args)

@@ -2,11 +2,14 @@
 # config. The per-module check runs inside the same job, so a failed check leaves no checkpoint.
 
 
+include: "functions/quantize.smk"
+
+
 rule quantize_body:
     input:
         code=script_sources("quantize_body"),
         env=env_marker("quantize"),
-        body=body_dir("{body}"),
+        body=STUDY.body_dir("{body}"),
     output:
         model=directory(f"{RESULTS}/models/{{body}}-fp8"),
         report=f"{RESULTS}/quantize/{{body}}-fp8.json",

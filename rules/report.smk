@@ -1,4 +1,8 @@
-# Figures and tables that `snakemake --report` collects; each caption is an rst in reports/.
+# Figures and tables that `snakemake --report` collects; each caption is an rst in
+# reports/captions/.
+
+
+include: "functions/report.smk"
 
 
 rule plot_acceptance:
@@ -6,11 +10,11 @@ rule plot_acceptance:
         cells=f"{RESULTS}/bench/cells.csv",
         claims="config/claims.yaml",
         schema="config/claims.schema.yaml",
-        code=script_code("plot_bench"),
+        code=script_code("plot_acceptance"),
     output:
         report(
             f"{RESULTS}/report/per_position_acceptance.png",
-            caption="../reports/per_position_acceptance.rst",
+            caption="../reports/captions/per_position_acceptance.rst",
             category="Bench",
         ),
     log:
@@ -18,12 +22,11 @@ rule plot_acceptance:
     benchmark:
         f"benchmarks/{PROFILE}/plot_acceptance.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
     params:
-        kind="acceptance",
         # published per-position numbers drawn as references; only published-measured claims
         # pass claims.drawable_value, a retracted one fails the build naming it
         reference_claims=[
@@ -31,17 +34,17 @@ rule plot_acceptance:
             "p30-finetuned-per-position",
         ],
     script:
-        "../scripts/plot_bench.py"
+        "../scripts/plot_acceptance.py"
 
 
 rule plot_throughput:
     input:
         cells=f"{RESULTS}/bench/cells.csv",
-        code=script_code("plot_bench"),
+        code=script_code("plot_throughput"),
     output:
         report(
             f"{RESULTS}/report/throughput.png",
-            caption="../reports/throughput.rst",
+            caption="../reports/captions/throughput.rst",
             category="Bench",
         ),
     log:
@@ -49,25 +52,23 @@ rule plot_throughput:
     benchmark:
         f"benchmarks/{PROFILE}/plot_throughput.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="throughput",
     script:
-        "../scripts/plot_bench.py"
+        "../scripts/plot_throughput.py"
 
 
 rule table_cells:
     input:
         cells=f"{RESULTS}/bench/cells.csv",
         missing=f"{RESULTS}/bench/missing_cells.txt",
-        code=script_code("render_tables"),
+        code=script_code("table_cells"),
     output:
         report(
             f"{RESULTS}/report/cells.html",
-            caption="../reports/cells.rst",
+            caption="../reports/captions/cells.rst",
             category="Tables",
         ),
     log:
@@ -75,24 +76,22 @@ rule table_cells:
     benchmark:
         f"benchmarks/{PROFILE}/table_cells.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="cells",
     script:
-        "../scripts/render_tables.py"
+        "../scripts/table_cells.py"
 
 
 rule table_quantization:
     input:
-        reports=quantization_reports(),
-        code=script_code("render_tables"),
+        reports=STUDY.quantization_reports(),
+        code=script_code("table_quantization"),
     output:
         report(
             f"{RESULTS}/report/quantization.html",
-            caption="../reports/quantization.rst",
+            caption="../reports/captions/quantization.rst",
             category="Tables",
         ),
     log:
@@ -100,24 +99,22 @@ rule table_quantization:
     benchmark:
         f"benchmarks/{PROFILE}/table_quantization.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="quantization",
     script:
-        "../scripts/render_tables.py"
+        "../scripts/table_quantization.py"
 
 
 rule table_body_shift:
     input:
-        reports=abliteration_reports(),
-        code=script_code("render_tables"),
+        reports=STUDY.abliteration_reports(),
+        code=script_code("table_body_shift"),
     output:
         report(
             f"{RESULTS}/report/body_shift.html",
-            caption="../reports/body_shift.rst",
+            caption="../reports/captions/body_shift.rst",
             category="Tables",
         ),
     log:
@@ -125,14 +122,12 @@ rule table_body_shift:
     benchmark:
         f"benchmarks/{PROFILE}/table_body_shift.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="body_shift",
     script:
-        "../scripts/render_tables.py"
+        "../scripts/table_body_shift.py"
 
 
 rule erratum_check:
@@ -141,12 +136,12 @@ rule erratum_check:
         schema="config/claims.schema.yaml",
         cells=f"{RESULTS}/bench/cells.csv",
         prompts=f"{RESULTS}/bench/prompts.csv",
-        quantization=quantization_reports(),
-        code=script_code("claims"),
+        quantization=STUDY.quantization_reports(),
+        code=script_code("erratum_check"),
     output:
         html=report(
             f"{RESULTS}/report/erratum.html",
-            caption="../reports/erratum.rst",
+            caption="../reports/captions/erratum.rst",
             category="Erratum",
         ),
         csv=f"{RESULTS}/report/erratum.csv",
@@ -155,24 +150,24 @@ rule erratum_check:
     benchmark:
         f"benchmarks/{PROFILE}/erratum_check.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
     params:
         profile=PROFILE,
     script:
-        "../scripts/claims.py"
+        "../scripts/erratum_check.py"
 
 
 rule plot_training:
     input:
-        curves=training_curves(),
+        curves=STUDY.training_curves(),
         code=script_code("plot_training"),
     output:
         report(
             f"{RESULTS}/report/training_curves.png",
-            caption="../reports/training_curves.rst",
+            caption="../reports/captions/training_curves.rst",
             category="Drafter training",
         ),
     log:
@@ -180,7 +175,7 @@ rule plot_training:
     benchmark:
         f"benchmarks/{PROFILE}/plot_training.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -190,13 +185,13 @@ rule plot_training:
 
 rule provenance:
     input:
-        cells=measured_bench_cell_jsons(),
+        cells=STUDY.measured_bench_cell_jsons(),
         freezes=env_freezes(),
         code=script_code("provenance"),
     output:
         report(
             f"{RESULTS}/report/provenance.html",
-            caption="../reports/provenance.rst",
+            caption="../reports/captions/provenance.rst",
             category="Provenance",
         ),
     log:
@@ -204,13 +199,13 @@ rule provenance:
     benchmark:
         f"benchmarks/{PROFILE}/provenance.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
     params:
-        profile_file=profile_config_file(),
-        config_sha256=config_sha256(),  # its table lists the keys that differ from the profile
+        profile_file=STUDY.config_file(),
+        config_sha256=STUDY.config_sha256(),  # its table lists the keys that differ from the profile
         benchmarks=f"benchmarks/{PROFILE}",
     script:
         "../scripts/provenance.py"
@@ -219,11 +214,11 @@ rule provenance:
 rule plot_acceptance_intervals:
     input:
         intervals=f"{RESULTS}/bench/intervals.csv",
-        code=script_code("plot_bench"),
+        code=script_code("plot_acceptance_intervals"),
     output:
         report(
             f"{RESULTS}/report/per_position_intervals.png",
-            caption="../reports/per_position_intervals.rst",
+            caption="../reports/captions/per_position_intervals.rst",
             category="Bench",
         ),
     log:
@@ -231,25 +226,23 @@ rule plot_acceptance_intervals:
     benchmark:
         f"benchmarks/{PROFILE}/plot_acceptance_intervals.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="intervals",
     script:
-        "../scripts/plot_bench.py"
+        "../scripts/plot_acceptance_intervals.py"
 
 
 rule plot_mechanism:
     input:
         intervals=f"{RESULTS}/bench/intervals.csv",
-        shifts=abliteration_reports(),
-        code=script_code("plot_bench"),
+        shifts=STUDY.abliteration_reports(),
+        code=script_code("plot_mechanism"),
     output:
         report(
             f"{RESULTS}/report/mechanism.png",
-            caption="../reports/mechanism.rst",
+            caption="../reports/captions/mechanism.rst",
             category="Bench",
         ),
     log:
@@ -257,26 +250,25 @@ rule plot_mechanism:
     benchmark:
         f"benchmarks/{PROFILE}/plot_mechanism.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
     params:
-        kind="mechanism",
-        drafter=mechanism_drafter(),
+        drafter=STUDY.mechanism_drafter(),
         vanilla_body="vanilla",
     script:
-        "../scripts/plot_bench.py"
+        "../scripts/plot_mechanism.py"
 
 
 rule table_intervals:
     input:
         f"{RESULTS}/bench/intervals.csv",
-        code=script_code("render_tables"),
+        code=script_code("table_intervals"),
     output:
         report(
             f"{RESULTS}/report/intervals.html",
-            caption="../reports/intervals.rst",
+            caption="../reports/captions/intervals.rst",
             category="Tables",
         ),
     log:
@@ -284,24 +276,22 @@ rule table_intervals:
     benchmark:
         f"benchmarks/{PROFILE}/table_intervals.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="intervals",
     script:
-        "../scripts/render_tables.py"
+        "../scripts/table_intervals.py"
 
 
 rule table_comparisons:
     input:
         f"{RESULTS}/bench/comparisons.csv",
-        code=script_code("render_tables"),
+        code=script_code("table_comparisons"),
     output:
         report(
             f"{RESULTS}/report/comparisons.html",
-            caption="../reports/comparisons.rst",
+            caption="../reports/captions/comparisons.rst",
             category="Tables",
         ),
     log:
@@ -309,24 +299,22 @@ rule table_comparisons:
     benchmark:
         f"benchmarks/{PROFILE}/table_comparisons.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="comparisons",
     script:
-        "../scripts/render_tables.py"
+        "../scripts/table_comparisons.py"
 
 
 rule table_serving_vs_training:
     input:
         f"{RESULTS}/bench/serving_vs_training.csv",
-        code=script_code("render_tables"),
+        code=script_code("table_serving_vs_training"),
     output:
         report(
             f"{RESULTS}/report/serving_vs_training.html",
-            caption="../reports/serving_vs_training.rst",
+            caption="../reports/captions/serving_vs_training.rst",
             category="Tables",
         ),
     log:
@@ -334,11 +322,9 @@ rule table_serving_vs_training:
     benchmark:
         f"benchmarks/{PROFILE}/table_serving_vs_training.tsv"
     conda:
-        "../envs/conda/workflow.yaml"
+        WORKFLOW_CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    params:
-        kind="serving_vs_training",
     script:
-        "../scripts/render_tables.py"
+        "../scripts/table_serving_vs_training.py"

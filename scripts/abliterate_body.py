@@ -26,8 +26,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import atomic_io
-from body_checks import chat_input_ids, read_prompt_lines
+from lib import atomic_io
+from lib.body_checks import chat_input_ids, read_prompt_lines
 
 log = logging.getLogger("abliterate_body")
 

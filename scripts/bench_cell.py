@@ -37,10 +37,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import atomic_io
-import serving
-from drafter_checks import drafter_problems
-from weight_digest import read_digest, sha256_file
+from lib import atomic_io
+from lib import serving
+from lib.drafter_checks import drafter_problems
+from lib.weight_digests import read_digest, sha256_file
 
 log = logging.getLogger("bench_cell")
 

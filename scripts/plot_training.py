@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from plot_bench import save  # noqa: E402
+from lib.bench_figures import save  # noqa: E402
 
 
 def curves_long(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

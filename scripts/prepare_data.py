@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import atomic_io
+from lib import atomic_io
 
 log = logging.getLogger("prepare_data")
 

@@ -12,7 +12,7 @@ import json
 import subprocess
 from pathlib import Path
 
-import atomic_io
+from lib import atomic_io
 import pandas as pd
 import yaml
 from jinja2 import Environment, FileSystemLoader

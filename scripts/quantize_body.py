@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-import atomic_io
-import quantization_check
+from lib import atomic_io
+from lib import quantization_check
 
 log = logging.getLogger("quantize_body")
 

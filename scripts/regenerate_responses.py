@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import resume_key
-import serving
+from lib import resume_key
+from lib import serving
 
 log = logging.getLogger("regenerate_responses")
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aggregate_cells import prompt_rows
-from bench_stats import N_BOOT, draws, interval, position_columns
+from lib.cell_table import prompt_rows
+from lib.bench_stats import N_BOOT, draws, interval, position_columns
 
 LEVEL_NOTE = "95 % cluster-bootstrap interval over prompts"
 
@@ -90,7 +90,7 @@ def compare(drafter: str, record: dict, training: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
-    import atomic_io
+    from lib import atomic_io
 
     tables = [
         compare(drafter, json.loads(Path(check).read_text()), pd.read_csv(training))

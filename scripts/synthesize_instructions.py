@@ -21,8 +21,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import atomic_io
-import serving
+from lib import atomic_io
+from lib import serving
 
 log = logging.getLogger("synthesize_instructions")
 

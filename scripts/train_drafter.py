@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-import atomic_io
-import resume_key
-from drafter_checks import drafter_problems
+from lib import atomic_io
+from lib import resume_key
+from lib.drafter_checks import drafter_problems
 
 log = logging.getLogger("train_drafter")
 
@@ -61,14 +61,14 @@ def prepare_checkpoint_dir(ckpt: Path, key: dict) -> bool:
 # --- the trainer --------------------------------------------------------------------------
 
 
-MUON_FLOAT32 = Path(__file__).with_name("muon_float32.py")
+MUON_FLOAT32 = Path(__file__).parent / "plumbing" / "muon_float32.py"
 
 
 def speculators_entry() -> list[str]:
     """How to call speculators' CLI here: as is, or on a CPU without native bf16 through
     muon_float32.py (Muon's Newton-Schulz in float32 rather than emulated bf16)."""
-    import cpu_dtype
-    import serving
+    from lib import cpu_dtype
+    from lib import serving
 
     if serving.host_has_gpu() is False and not cpu_dtype.native_bf16():
         log.info("training with Muon in float32: %s", cpu_dtype.report(False))
@@ -227,12 +227,10 @@ def write_metrics_csv(rows: list[dict], path: Path) -> None:
     if not rows:
         raise SystemExit("no metrics found in the trainer's log")
     columns = ["phase"] + sorted({k for row in rows for k in row} - {"phase"})
-    staged = path.with_name(path.name + ".tmp")
-    with staged.open("w", newline="") as f:
+    with atomic_io.staged_file(path) as staged, staged.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    staged.replace(path)
 
 
 def last_checkpoint(ckpt: Path) -> Path:

@@ -15,7 +15,7 @@ import json
 import logging
 from pathlib import Path
 
-import atomic_io
+from lib import atomic_io
 
 log = logging.getLogger("validation_prompts")
 

@@ -1,52 +1,15 @@
-"""Shared helpers: repo paths, the scripts/ import path, and running Snakemake."""
+"""The tests' fixtures (the smoke run, its report, a copy of the workflow) and their tiers;
+shared helpers are in tests/helpers/."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ROOT / "scripts"
-sys.path.insert(0, str(SCRIPTS))
-
-SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
-REHEARSAL_CONFIG = ROOT / "config" / "gb10-rehearsal.yaml"
-SMOKE_RESULTS = ROOT / "results" / "smoke"
-ENVS = ROOT / "results" / "envs"
-
-
-def snakemake(
-    *args: str, check: bool = True, timeout: int = 3600, cwd: Path = ROOT
-) -> subprocess.CompletedProcess:
-    """Run the workflow's Snakemake (the one installed beside this Python) in `cwd`, by default
-    the repo root; a test that edits the workflow runs it in a copy (`smoke_copy`)."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    proc = subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def dry_run_jobs(*args: str, cwd: Path = ROOT) -> dict[str, int]:
-    """Rule name -> job count of a dry run (from Snakemake's job-stats table)."""
-    out = snakemake("-n", "--quiet", "rules", *args, cwd=cwd).stdout
-    jobs: dict[str, int] = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in ("total", "job"):
-            jobs[parts[0]] = int(parts[1])
-    return jobs
-
-
-def env_python(name: str) -> Path:
-    return ENVS / name / "bin" / "python"
+from helpers.workflow import ENVS, ROOT, SMOKE_CONFIG, SMOKE_RESULTS, snakemake
 
 
 @pytest.fixture(scope="session")
@@ -87,9 +50,9 @@ def smoke_copy(smoke_run, tmp_path) -> Path:
 
 
 # Test tiers (README, "The two commands"): `pytest -m "not workflow"` runs the unit tests alone.
-# A test is a workflow test when it needs the smoke run, a built tool environment or a real
-# Snakemake run that builds one; those are marked here rather than test by test, so that a new
-# test that asks for `smoke_run` cannot land in the fast tier by mistake.
+# A test is a workflow test when it lives in tests/workflow/ or asks for the smoke run; those are
+# marked here rather than test by test, so that a new test that asks for `smoke_run` cannot land
+# in the fast tier by mistake.
 WORKFLOW_FIXTURES = {"smoke_run", "smoke_report", "smoke_copy"}
 
 
@@ -100,21 +63,8 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    workflow_dir = Path(__file__).parent / "workflow"
     for item in items:
-        if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if (WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or workflow_dir in Path(item.fspath).parents):
             item.add_marker(pytest.mark.workflow)
-
-
-def rehearsal_body_args() -> list[str]:
-    """`scripts/make_tiny_gemma4.py body` arguments for the gb10 rehearsal's vanilla body, from
-    config/gb10-rehearsal.yaml, so the tests build the shape the GPU run serves."""
-    import yaml
-
-    config = yaml.safe_load(REHEARSAL_CONFIG.read_text())
-    body = config["bodies"]["vanilla"]
-    args = ["--corpus", *body["corpus"], "--prompts", "config/prompts/verify.txt"]
-    for key in ("vocab_size", "hidden_size", "layers", "experts", "heads", "kv_heads", "head_dim",
-                "seed"):
-        args += [f"--{key.replace('_', '-')}", str(body[key])]
-    return args
-

@@ -1,0 +1,171 @@
+"""Verifier hidden states on a GPU, the way speculators makes them: vLLM's `extract_hidden_states`.
+
+speculators' `scripts/launch_vllm.py` starts `vllm serve BODY` with the speculative method
+`extract_hidden_states` (the EAGLE-3 taps as `eagle_aux_hidden_state_layer_ids`) and the
+`ExampleHiddenStatesConnector`, which writes each request's hidden states to a shared folder;
+`speculators generate-offline-data` then sends every row of prepare-data's Arrow dataset as a
+one-token completion and moves the written file to `hs_{i}.safetensors`. That script lives in
+speculators' repository, not in its wheel, so the two JSON configs it builds are rebuilt here
+(`extraction_speculative_config`, `file_connector_config`); the server itself is started by the
+bench's lifecycle code (serving.py), so it is up before the first row and always stopped.
+
+vLLM's CPU build crashes in that connector (pinned memory, CUDA streams), so this path needs a
+GPU; scripts/extract_hidden_states.py writes the same files with Hugging Face transformers on any device
+(config: drafter_training.hidden_states.engine). generate-offline-data skips rows whose file
+is already in its output folder and readable, so a killed job continues where it stopped; the
+target appears (by rename) only when every row has its file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from lib import hidden_state_layout
+from lib import hidden_state_pages
+from lib import serving
+from lib.hidden_state_layout import check_layer_ids, default_layer_ids, missing_rows, sample_file
+
+log = logging.getLogger("hidden_states_vllm")
+
+NO_GPU_MESSAGE = (
+    "vLLM hidden-state extraction needs a CUDA GPU: the ExampleHiddenStatesConnector uses pinned"
+    " memory and CUDA streams and crashes on vLLM's CPU build at the first request. Use"
+    " drafter_training.hidden_states.engine: hf on a CPU."
+)
+
+
+def text_config(body: Path) -> dict:
+    """The language model's part of the body's config.json (multimodal bodies nest it)."""
+    config = json.loads((body / "config.json").read_text())
+    return config.get("text_config", config)
+
+
+def extraction_layer_ids(body: Path, layer_ids: list[int] | None) -> list[int]:
+    """The taps then the final layer, as launch_vllm.py and scripts/extract_hidden_states.py pick them."""
+    num_layers = int(text_config(body)["num_hidden_layers"])
+    ids = list(layer_ids) if layer_ids else default_layer_ids(num_layers)
+    check_layer_ids(ids, num_layers)
+    return ids
+
+
+def page_problem(body: Path, layer_ids: list[int], server_args: list[str]) -> str | None:
+    """Why vLLM 0.24 would write short hidden-state files for this body with these server
+    arguments (hidden_state_pages), or None: checked before the server's minutes of start."""
+    kv_cache_dtype = hidden_state_pages.server_flag_value(server_args, "--kv-cache-dtype")
+    return hidden_state_pages.extraction_page_problem(
+        text_config(body), len(layer_ids), kv_cache_dtype or "auto")
+
+
+def extraction_speculative_config(layer_ids: list[int]) -> dict:
+    """vLLM's speculative config that makes the server write hidden states, not draft."""
+    return {
+        "method": "extract_hidden_states",
+        "num_speculative_tokens": 1,
+        "draft_model_config": {"hf_config": {"eagle_aux_hidden_state_layer_ids": layer_ids}},
+    }
+
+
+def file_connector_config(storage: Path) -> dict:
+    """The KV-transfer config of the connector that writes one safetensors file per request."""
+    return {
+        "kv_connector": "ExampleHiddenStatesConnector",
+        "kv_role": "kv_producer",
+        "kv_connector_extra_config": {"shared_storage_path": str(storage)},
+    }
+
+
+def extraction_server_spec(
+    python: str, args: argparse.Namespace, layer_ids: list[int], storage: Path
+) -> serving.ServerSpec:
+    """The data server's settings plus the extraction method and the file connector; served
+    under the body's path, the name generate-offline-data checks the model against."""
+    spec = serving.spec_from_arguments(
+        python, args.body, args, served_model_name=str(args.body),
+        speculative_config=extraction_speculative_config(layer_ids),
+    )
+    spec.extra_args += ["--kv-transfer-config", json.dumps(file_connector_config(storage))]
+    return spec
+
+
+def offline_data_command(
+    python: str, base_url: str, dataset: Path, out: Path, concurrency: int
+) -> list[str]:
+    """`speculators generate-offline-data` against the running server; every row must succeed
+    (a skipped row would silently shrink the training set) and every file is checked."""
+    return [
+        python, "-m", "speculators", "generate-offline-data",
+        "--endpoint", f"{base_url}/v1", "--preprocessed-data", str(dataset),
+        "--output", str(out), "--concurrency", str(concurrency),
+        "--validate-outputs", "--fail-on-error",
+    ]
+
+
+def stored_dtype(out: Path) -> str:
+    from safetensors import safe_open
+
+    with safe_open(sample_file(out, 0), framework="pt") as f:
+        return str(f.get_slice("hidden_states").get_dtype())
+
+
+def extract(args: argparse.Namespace) -> None:
+    layer_ids = extraction_layer_ids(args.body, args.layer_ids)
+    problem = page_problem(args.body, layer_ids, json.loads(args.server_args_json))
+    if problem:
+        raise SystemExit(problem)
+    import torch
+    from datasets import load_from_disk
+
+    if not torch.cuda.is_available():
+        raise SystemExit(NO_GPU_MESSAGE)
+    rows = len(load_from_disk(str(args.dataset)))
+    partial = args.out.with_name(args.out.name + ".partial")
+    storage = args.out.with_name(args.out.name + ".connector")
+    partial.mkdir(parents=True, exist_ok=True)
+    storage.mkdir(parents=True, exist_ok=True)
+    resumed = rows - len(missing_rows(partial, rows))
+    log.info("%d rows (%d already written), layer ids %s", rows, resumed, layer_ids)
+
+    spec = extraction_server_spec(sys.executable, args, layer_ids, storage)
+    with serving.VllmServer(spec, args.server_log) as server:
+        cmd = offline_data_command(sys.executable, server.base_url, args.dataset, partial,
+                                   args.concurrency)
+        log.info("running: %s", " ".join(cmd))
+        subprocess.run(cmd, check=True)
+    missing = missing_rows(partial, rows)
+    if missing:
+        raise SystemExit(
+            f"{len(missing)} rows have no hidden states (e.g. {missing[:5]}); rerun to retry"
+            f" them (the {rows - len(missing)} written are kept in {partial})"
+        )
+    shutil.rmtree(storage, ignore_errors=True)
+    summary = {
+        "rows": rows, "layer_ids": layer_ids, "stored_dtype": stored_dtype(partial),
+        "engine": "vllm",
+        # the bound needs the verifier's logits, which the extraction server does not return
+        "greedy_a0_bound": None,
+    }
+    hidden_state_layout.publish(partial, args.out, summary)
+    log.info("%d rows in %s", rows, args.out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    hidden_state_layout.add_engine_arguments(p)
+    p.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    serving.add_server_arguments(p)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    serving.exit_on_server_error(extract, parse_args(argv), log=log)
+
+
+if __name__ == "__main__":
+    main()

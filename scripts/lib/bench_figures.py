@@ -1,0 +1,208 @@
+"""Figures of the bench cell table: per-position acceptance and throughput against n.
+
+Cells that failed the output-fidelity gate are never drawn: they are dropped here and named in
+the figure, so a distribution-changing configuration cannot pass for a speed-up.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from lib import atomic_io  # noqa: E402
+
+
+def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    bad = table[~table["fidelity_ok"].astype(bool)]
+    excluded = sorted({f"{r.body}/{r.drafter}/n{r.n}" for r in bad.itertuples()})
+    return table[table["fidelity_ok"].astype(bool)], excluded
+
+
+def deepest(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each (body, drafter, temperature) series at its deepest n."""
+    spec = table[table["n"] > 0]
+    depth = spec.groupby(["body", "drafter", "temperature"])["n"].transform("max")
+    return spec[spec["n"] == depth]
+
+
+def series_label(drafter: str, body: str, temperature: float) -> str:
+    """A series is a (drafter, body, temperature): repeats at different temperatures measure
+    different things and are never pooled into one mean."""
+    return f"{drafter} drafter on {body} body, T = {temperature:g}"
+
+
+def acceptance_long(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell repeat, position k) with a_k, for the deepest n of each series."""
+    rows = deepest(table)
+    cols = [c for c in rows.columns if c.startswith("a") and c[1:].isdigit()]
+    long = rows.melt(id_vars=["body", "drafter", "temperature", "n", "rep"], value_vars=cols,
+                     var_name="position", value_name="acceptance").dropna()
+    long["position"] = long["position"].str[1:].astype(int)
+    long["series"] = [series_label(r.drafter, r.body, r.temperature)
+                      for r in long.itertuples()]
+    return long
+
+
+def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] = None) -> None:
+    """`references`: label -> published per-position values in percent, each obtained through
+    claims.drawable_value (which refuses retracted and unmeasured numbers)."""
+    cells, excluded = faithful_cells(table)
+    long = acceptance_long(cells)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for label, values in (references or {}).items():
+        ax.plot(range(len(values)), [v / 100 for v in values], linestyle="--", color="grey",
+                marker="x", alpha=0.7)
+        ax.annotate(label, (len(values) - 1, values[-1] / 100), fontsize=7, color="grey",
+                    ha="right", va="bottom")
+    if long.empty:
+        ax.text(0.5, 0.5, "no speculative cell passed the fidelity gate", ha="center")
+    else:
+        sns.lineplot(long, x="position", y="acceptance", hue="series", marker="o",
+                     errorbar="sd", ax=ax)
+        ax.set_xticks(sorted(long["position"].unique()))
+        # beside the axes: inside, it hid the published reference lines' labels
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    ax.set(xlabel="draft position k", ylabel="acceptance a_k (accepted at k / drafts)",
+           ylim=(0, 1), title="Per-position acceptance at the deepest n (mean ± sd over repeats)")
+    if excluded:
+        fig.text(0.01, 0.01, "excluded (fidelity gate): " + ", ".join(excluded), fontsize=7)
+    save(fig, out)
+
+
+def with_baseline(rows: pd.DataFrame):
+    """(body, temperature, drafter, rows of that drafter on that body at that temperature
+    together with the body's n = 0 rows at the same temperature), for every drafter."""
+    for (body, temperature), group in rows.groupby(["body", "temperature"]):
+        base = group[group["n"] == 0]
+        for drafter in sorted(set(group["drafter"]) - {"none"}):
+            yield body, temperature, drafter, pd.concat([base, group[group["drafter"] == drafter]])
+
+
+def throughput_series(cells: pd.DataFrame) -> pd.DataFrame:
+    """Each (body, drafter, temperature) series with its body's n=0 cells at that temperature,
+    plus the speedup over them and the ceiling 1 + sum_k a_k (tokens per verify step: the
+    speedup if drafting were free)."""
+    rows = []
+    for body, temperature, drafter, part in with_baseline(cells):
+        baseline = part.loc[part["n"] == 0, "tok_s_aggregate"].mean()
+        part = part.assign(series=series_label(drafter, body, temperature),
+                           speedup=part["tok_s_aggregate"] / baseline)
+        positions = [c for c in part.columns if c.startswith("a") and c[1:].isdigit()]
+        part["ceiling"] = 1 + part[positions].fillna(0).sum(axis=1)
+        rows.append(part)
+    return pd.concat(rows) if rows else cells.assign(series=[], speedup=[], ceiling=[])
+
+
+def plot_throughput(table: pd.DataFrame, out: Path) -> None:
+    cells, excluded = faithful_cells(table)
+    data = throughput_series(cells)
+    measures = {"tok_s_aggregate": "aggregate tok/s", "tok_s_per_prompt": "per-prompt mean tok/s",
+                "speedup": "speedup over n=0 (aggregate)"}
+    long = data.melt(id_vars=["series", "n", "rep"], value_vars=list(measures),
+                     var_name="measure", value_name="value")
+    long["measure"] = long["measure"].map(measures)
+    grid = sns.relplot(long, x="n", y="value", hue="series", col="measure", kind="line",
+                       marker="o", errorbar="sd", height=3.6, aspect=1.0,
+                       facet_kws={"sharey": False})
+    ceiling = data[data["n"] > 0].groupby(["series", "n"])["ceiling"].mean().reset_index()
+    ax = grid.axes_dict[measures["speedup"]]
+    palette = dict(zip(grid.legend.texts and [t.get_text() for t in grid.legend.texts] or [],
+                       [h.get_color() for h in grid.legend.legend_handles]))
+    for series, group in ceiling.groupby("series"):
+        ax.plot(group["n"], group["ceiling"], linestyle=":", marker="^",
+                color=palette.get(series, "grey"), alpha=0.8)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.text(0.02, 0.97, "dotted: ceiling 1 + sum a_k", transform=ax.transAxes, fontsize=7,
+            va="top")
+    grid.set_axis_labels("num_speculative_tokens n (0 = no speculation)", "")
+    grid.set_titles("{col_name}")
+    grid.set(xticks=sorted(long["n"].unique()))
+    grid.figure.suptitle("Throughput at batch 1 (mean ± sd over repeats)", y=1.03)
+    if excluded:
+        grid.figure.text(0.01, -0.04, "excluded (fidelity gate): " + ", ".join(excluded),
+                         fontsize=7)
+    save(grid.figure, out)
+
+
+def positions_of(part: pd.DataFrame) -> pd.DataFrame:
+    part = part[part["statistic"].str.fullmatch(r"a\d+")].copy()
+    part["position"] = part["statistic"].str[1:].astype(int)
+    return part
+
+
+def throughput_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
+    """tok/s rows of each (drafter, body) series at every n, with its body's n = 0 row (at the
+    same temperature) as the series' n = 0 point."""
+    tok = intervals[intervals["statistic"] == "tok_s"]
+    rows = [part.sort_values("n").assign(series=f"{drafter} drafter on {body} body")
+            for body, _, drafter, part in with_baseline(tok)]
+    return pd.concat(rows) if rows else tok.assign(series=[])
+
+
+def plot_acceptance_intervals(intervals: pd.DataFrame, out: Path) -> None:
+    """One column per temperature: per-position acceptance at each series' deepest n, and
+    output tok/s against n, each with its 95 % interval over prompts (scripts/lib/bench_stats.py)."""
+    data = positions_of(deepest(intervals))
+    speed = throughput_intervals(intervals)
+    temps = sorted(set(data["temperature"]) | set(speed["temperature"])) or [0.7]
+    fig, axes = plt.subplots(2, len(temps), figsize=(5.5 * len(temps), 8), squeeze=False)
+    for col, t in enumerate(temps):
+        ax = axes[0][col]
+        part = data[data["temperature"] == t]
+        for (body, drafter), g in part.groupby(["body", "drafter"]):
+            g = g.sort_values("position")
+            ax.errorbar(g["position"], g["estimate"],
+                        yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]], marker="o",
+                        capsize=3, label=f"{drafter} drafter on {body} body")
+        ax.set(xlabel="draft position k", ylabel="a_k (accepted at k / drafts)", ylim=(0, 1),
+               title=f"acceptance at the deepest n, T = {t:g}")
+        ax.set_xticks(sorted(part["position"].unique()))
+        ax.legend(fontsize=7)
+        ax = axes[1][col]
+        for series, g in speed[speed["temperature"] == t].groupby("series"):
+            ax.errorbar(g["n"], g["estimate"],
+                        yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]], marker="o",
+                        capsize=3, label=series)
+        ax.set(xlabel="num_speculative_tokens n (0 = no speculation)",
+               ylabel="output tok/s at batch 1", title=f"throughput, T = {t:g}")
+        ax.set_xticks(sorted(speed["n"].unique()))
+        ax.legend(fontsize=7)
+    fig.suptitle("95 % intervals over prompts (cluster bootstrap, repeats kept together)")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    save(fig, out)
+
+
+def plot_mechanism(intervals: pd.DataFrame, kl: dict[str, float], drafter: str, out: Path) -> None:
+    """The drafter trained on the vanilla body, served on bodies shifted by more and more
+    abliteration: per-position acceptance (95 % intervals) against the body's measured KL."""
+    data = positions_of(deepest(intervals))
+    data = data[(data["drafter"] == drafter) & data["body"].isin(kl)]
+    data = data.assign(kl=data["body"].map(kl))
+    temps = sorted(data["temperature"].unique()) or [0.7]
+    fig, axes = plt.subplots(1, len(temps), figsize=(5.5 * len(temps), 4), squeeze=False)
+    for ax, t in zip(axes[0], temps):
+        part = data[data["temperature"] == t]
+        for k, g in part.groupby("position"):
+            g = g.sort_values("kl")
+            ax.errorbar(g["kl"], g["estimate"], yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]],
+                        marker="o", capsize=3, label=f"a_{k}")
+        for body, g in part.groupby("body"):
+            a = g.set_index("position")["estimate"]
+            if len(a) > 1 and a.iloc[0] > 0:
+                ax.annotate(f"{body}\na_{a.index[-1]}/a_0={a.iloc[-1] / a.iloc[0]:.2f}",
+                            (g["kl"].iloc[0], a.max()), fontsize=6, ha="center", va="bottom")
+        ax.set(xlabel="KL(vanilla || body), first token, held-out prompts", ylim=(0, 1.05),
+               ylabel="a_k", title=f"{drafter} drafter, T = {t:g}")
+        ax.legend(fontsize=7)
+    fig.suptitle("Mechanism: acceptance of the vanilla-trained drafter against the body shift")
+    save(fig, out)
+
+
+def save(fig, out: Path, dpi: int = 120) -> None:
+    """Write a figure through a temporary file and a rename, then close it."""
+    with atomic_io.staged_file(out, suffix=out.suffix) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)

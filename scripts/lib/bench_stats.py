@@ -1,0 +1,161 @@
+"""Intervals over prompts, and paired comparisons, of the bench's per-prompt counters.
+
+Every rate is a ratio of summed counts (a_k = accepted at position k / drafts; acceptance
+length = 1 + accepted / drafts; tok/s = tokens / latency), so the unit of resampling is the
+prompt: a cluster bootstrap draws prompts with replacement and keeps each prompt's repeats
+together (the repeats are the second level, inside the cluster). Two series that ran the same
+prompts with the same seeds are compared paired: one draw of prompts serves both, and the
+interval is that of the difference (or, for throughput, the ratio). A comparison is "separated"
+when its 95 % interval excludes 0 (ratio: 1), otherwise "not separated at 95 %".
+
+The interval is Hesterberg's expanded percentile interval (T. Hesterberg, "What teachers should
+know about the bootstrap", The American Statistician 69(4), 2015): a plain percentile
+bootstrap over G clusters is too narrow for small G (its spread is the plug-in one, divided by
+G rather than G - 1, and it takes normal quantiles where Student's t with G - 1 degrees of freedom
+belongs), so the quantiles are taken further out, at Phi(-sqrt(G / (G - 1)) t_{G-1, 0.975}).
+tests/unit/lib/test_bench_stats.py measures the coverage of both on simulated prompts.
+
+Written here rather than taken from scipy.stats.bootstrap: that resamples observations, not
+clusters of repeats, and cannot share one draw between two series' ratio estimators.
+"""
+
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from lib.fidelity import fidelity_status
+from scipy.stats import norm, t
+
+SERIES = ["body", "drafter", "n", "temperature"]
+LEVEL = 0.95
+# Draws per interval: with 6 prompts the expanded interval's tails hold 0.24 % each, ~24 draws.
+N_BOOT = 10_000
+
+
+def position_columns(df: pd.DataFrame) -> list[str]:
+    cols = [c for c in df.columns if c.startswith("accepted_") and c[9:].isdigit()]
+    return sorted(cols, key=lambda c: int(c[9:]))
+
+
+def prompt_sums(part: pd.DataFrame, positions: list[str]) -> pd.DataFrame:
+    """One row per prompt: counts summed over its repeats."""
+    cols = ["drafts", "accepted_tokens", "output_tokens", "latency_s", *positions]
+    return part.groupby("prompt_index")[cols].sum()
+
+
+def statistics(sums: np.ndarray, names: list[str], n_positions: int) -> dict[str, np.ndarray]:
+    """Rates from summed counts; `sums` is (..., quantities) in the order of `names`."""
+    col = {name: sums[..., i] for i, name in enumerate(names)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"tok_s": col["output_tokens"] / col["latency_s"]}
+        if n_positions:
+            out["acceptance_length"] = 1 + col["accepted_tokens"] / col["drafts"]
+            for k in range(n_positions):
+                out[f"a{k}"] = col[f"accepted_{k}"] / col["drafts"]
+    return out
+
+
+def draws(n_prompts: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n_prompts, size=(n_boot, n_prompts))
+
+
+def expanded_tail(n_clusters: int, level: float = LEVEL) -> float:
+    """The lower quantile of the expanded percentile interval over `n_clusters` clusters (the
+    module docstring); it tends to (1 - level) / 2 as the clusters grow."""
+    if n_clusters < 2:
+        return float("nan")
+    z = np.sqrt(n_clusters / (n_clusters - 1)) * t.ppf((1 + level) / 2, n_clusters - 1)
+    return float(norm.cdf(-z))
+
+
+def interval(samples: np.ndarray, n_clusters: int) -> tuple[float, float]:
+    """95 % interval from bootstrap draws over `n_clusters` clusters (NaN with fewer than 2)."""
+    tail = expanded_tail(n_clusters)
+    if np.isnan(tail) or np.isnan(samples).all():
+        return float("nan"), float("nan")
+    lo, hi = np.nanquantile(samples, [tail, 1 - tail])
+    return float(lo), float(hi)
+
+
+def series_intervals(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
+    """Point estimate and 95 % cluster-bootstrap interval of each statistic of each series."""
+    rows = []
+    for key, part in prompts.groupby(SERIES):
+        positions = position_columns(part)[: key[2]]  # n = 0: none
+        sums = prompt_sums(part, positions)
+        values = sums.to_numpy(dtype=float)
+        names = list(sums.columns)
+        point = statistics(values.sum(axis=0), names, len(positions))
+        boot = statistics(values[draws(len(values), n_boot, seed)].sum(axis=1), names,
+                          len(positions))
+        for stat, estimate in point.items():
+            lo, hi = interval(boot[stat], len(values))
+            rows.append(dict(zip(SERIES, key)) | {
+                "statistic": stat, "estimate": float(estimate), "lo": lo, "hi": hi,
+                "prompts": len(values), "repeats": part["rep"].nunique()})
+    return pd.DataFrame(rows)
+
+
+def series_label(body: str, drafter: str, n: int) -> str:
+    return "no speculation" + f" on {body}" if n == 0 else f"{drafter} drafter on {body} n={n}"
+
+
+def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, seed: int,
+           ratio: bool = False) -> dict[str, tuple[float, float, float, int]]:
+    """Statistic of a minus (or over) that of b, on the prompts both ran, one draw for both."""
+    sa, sb = prompt_sums(a, positions), prompt_sums(b, positions)
+    shared = sa.index.intersection(sb.index)
+    va, vb = sa.loc[shared].to_numpy(float), sb.loc[shared].to_numpy(float)
+    names = list(sa.columns)
+    idx = draws(len(shared), n_boot, seed)
+    pa, pb = (statistics(v.sum(axis=0), names, len(positions)) for v in (va, vb))
+    ba, bb = (statistics(v[idx].sum(axis=1), names, len(positions)) for v in (va, vb))
+    op = np.divide if ratio else np.subtract
+    return {s: (float(op(pa[s], pb[s])), *interval(op(ba[s], bb[s]), len(shared)), len(shared))
+            for s in pa if s in pb}
+
+
+def verdict(lo: float, hi: float, null: float) -> str:
+    if np.isnan(lo) or np.isnan(hi):
+        return "not separated at 95 % (undefined)"
+    return "separated" if (lo > null or hi < null) else "not separated at 95 %"
+
+
+def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
+    """Paired comparisons: (1) series with the same n and temperature that differ in exactly
+    one of body and drafter (acceptance: difference); (2) every speculative series against
+    its body's no-speculation cell at the same temperature (throughput: ratio)."""
+    rows = []
+    groups = dict(tuple(prompts.groupby(SERIES)))
+    for (body_a, dr_a, n_a, t_a), (body_b, dr_b, n_b, t_b) in combinations(sorted(groups), 2):
+        if n_a == 0 or (n_a, t_a) != (n_b, t_b) or (body_a != body_b) == (dr_a != dr_b):
+            continue
+        a, b = groups[(body_a, dr_a, n_a, t_a)], groups[(body_b, dr_b, n_b, t_b)]
+        positions = position_columns(a)[:n_a]
+        for stat, (est, lo, hi, shared) in paired(a, b, positions, n_boot, seed).items():
+            if stat == "tok_s":
+                continue
+            rows.append({"temperature": t_a, "statistic": stat, "kind": "difference",
+                         "a": series_label(body_a, dr_a, n_a),
+                         "b": series_label(body_b, dr_b, n_b), "estimate": est, "lo": lo,
+                         "hi": hi, "prompts": shared, "verdict": verdict(lo, hi, 0.0)})
+    for (body, drafter, n, t), a in sorted(groups.items()):
+        base = groups.get((body, "none", 0, t))
+        if n == 0 or base is None:
+            continue
+        est, lo, hi, shared = paired(a, base, [], n_boot, seed, ratio=True)["tok_s"]
+        rows.append({"temperature": t, "statistic": "speedup (tok/s ratio)", "kind": "ratio",
+                     "a": series_label(body, drafter, n), "b": series_label(body, "none", 0),
+                     "estimate": est, "lo": lo, "hi": hi, "prompts": shared,
+                     "verdict": verdict(lo, hi, 1.0)})
+    return pd.DataFrame(rows)
+
+
+def valid_prompts(prompts: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Only the rows whose (cell, temperature, repeat) did not fail the fidelity gate: passed,
+    or not judged (no n = 0 cell of the body in a partial report; `fidelity` says so)."""
+    keys = ["body", "drafter", "n", "temperature", "rep"]
+    kept = cells.assign(fidelity=fidelity_status(cells))
+    kept = kept[kept["fidelity"] != "FAIL"][[*keys, "fidelity"]]
+    return prompts.merge(kept, on=keys, how="inner")

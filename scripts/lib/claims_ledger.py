@@ -1,0 +1,83 @@
+"""The claims ledger (config/claims.yaml): load and validate it, and guard what may be drawn.
+
+Part 28's author published three numbers he had made up before retracting them. Here a
+published number reaches a figure only through `drawable_value`, which refuses anything that is
+not `published-measured`. A claim's profile must be one of the workflow's profiles
+(config/*.yaml). The workflow checks the ledger when it starts (rules/startup_checks.smk), so
+this module needs only yaml and jsonschema: no statistics are imported to parse the workflow.
+"""
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ClaimError(ValueError):
+    pass
+
+
+def known_profiles(config_dir: Path) -> set[str]:
+    """The `profile:` of every profile file in config/."""
+    names = set()
+    for f in Path(config_dir).glob("*.yaml"):
+        data = yaml.safe_load(f.read_text())
+        if isinstance(data, dict) and isinstance(data.get("profile"), str):
+            names.add(data["profile"])
+    return names
+
+
+def load_claims(path: Path, schema_path: Path, profiles: set[str] | None = None) -> list[dict]:
+    data = yaml.safe_load(Path(path).read_text())
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        raise ClaimError(f"{path}: invalid claims ledger at '{where}': {exc.message}") from None
+    claims = data["claims"]
+    ids = [c["id"] for c in claims]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ClaimError(f"{path}: duplicate claim ids {duplicates}")
+    if profiles is not None:
+        unknown = [f"{c['id']}: profile '{c['profile']}'" for c in claims
+                   if "profile" in c and c["profile"] not in profiles]
+        if unknown:
+            raise ClaimError(f"{path}: claims name profiles that do not exist ("
+                             + ", ".join(sorted(profiles)) + "): " + "; ".join(unknown))
+    return claims
+
+
+def drawable_value(claims: list[dict], claim_id: str):
+    """The value of a claim a figure may draw as a published reference; refuses the rest."""
+    by_id = {c["id"]: c for c in claims}
+    if claim_id not in by_id:
+        raise ClaimError(f"claim '{claim_id}' is not in the ledger; a figure may not draw it")
+    claim = by_id[claim_id]
+    if claim["status"] != "published-measured":
+        raise ClaimError(
+            f"claim '{claim_id}' ({claim['quote']}) is {claim['status']}: "
+            "a figure may not draw it"
+        )
+    return claim["value"]
+
+
+def as_list(x) -> list:
+    return x if isinstance(x, list) else [x]
+
+
+def unbenched(claims: list[dict], profile: str,
+              configurations: set[tuple[str, str, int]]) -> list[str]:
+    """Measured bench claims of `profile` whose (body, drafter, n) the profile does not bench
+    and that do not say why (not_benched)."""
+    out = []
+    for c in claims:
+        m = c.get("measures") or {}
+        if (c["status"] != "published-measured" or c.get("profile") != profile
+                or c.get("not_benched") or "drafter" not in m or "n" not in m):
+            continue
+        for n in as_list(m["n"]):
+            if (m["body"], m["drafter"], n) not in configurations:
+                out.append(f"{c['id']}: ({m['body']}, {m['drafter']}, n={n})")
+    return out

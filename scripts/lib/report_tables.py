@@ -1,0 +1,90 @@
+"""HTML tables for the report: the bench cells, the FP8 per-module check, the body shift."""
+
+import json
+from pathlib import Path
+
+from lib import atomic_io
+import pandas as pd
+from lib.fidelity import fidelity_status
+from jinja2 import Environment, FileSystemLoader
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+
+
+def render(title: str, table: pd.DataFrame, notes: list[str], out: Path) -> None:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    html = env.get_template("table.html.j2").render(
+        title=title, notes=notes,
+        table=table.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="",
+                            escape=True),
+    )
+    atomic_io.write_text_atomically(out, html)
+
+
+def cells_table(cells_csv: Path, out: Path, missing: Path | None = None) -> None:
+    table = pd.read_csv(cells_csv)
+    status = fidelity_status(table)
+    failed = int((status == "FAIL").sum())
+    unjudged = int(status.str.startswith("not judged").sum())
+    notes = [f"{len(table)} rows (cell x temperature x repeat); {failed} failed the"
+             " output-fidelity gate and are not plotted."]
+    if unjudged:
+        notes.append(f"{unjudged} rows were not judged by the gate (their body's n = 0 cell was"
+                     " not measured): kept in the intervals, labelled there.")
+    absent = [line for line in missing.read_text().splitlines() if line] if missing else []
+    if absent:
+        notes.append(f"PARTIAL REPORT: {len(absent)} configured rows were not measured: "
+                     + ", ".join(absent))
+    render("Bench cells", table, notes, out)
+
+
+def intervals_table(csv: Path, out: Path) -> None:
+    table = pd.read_csv(csv)
+    render("Bench statistics with 95 % intervals over prompts", table,
+           ["Cluster bootstrap over prompts (each prompt's repeats kept together), expanded"
+            " percentile interval (Hesterberg 2015: wider than the plain percentile one with few"
+            " prompts; docs/methods.md); rates are ratios of summed counts. Only cells inside the"
+            " fidelity gate."], out)
+
+
+def comparisons_table(csv: Path, out: Path) -> None:
+    table = pd.read_csv(csv)
+    render("Paired comparisons (same prompts, same seeds)", table,
+           ["difference: a minus b; ratio: a over b (throughput). 'separated': the 95 %"
+            " interval excludes 0 (ratio: 1); otherwise not separated at 95 %."], out)
+
+
+def serving_vs_training_table(csv: Path, out: Path) -> None:
+    table = pd.read_csv(csv)
+    gaps = int(table["full_flag"].str.startswith("GAP").sum()
+               + table["cond_flag"].str.startswith("GAP").sum())
+    render("Serving against training, per position (T = 0, validation rows)", table,
+           [f"{gaps} offline value(s) outside vLLM's 95 % interval over prompts."
+            " vLLM: a_k = accepted at position k / drafts, cond = a_k / a_(k-1), greedy."
+            " Offline: speculators' last validation epoch, teacher-forced on the regenerated"
+            " (sampled) responses of the same rows."], out)
+
+
+def quantization_table(reports: list[Path], out: Path) -> None:
+    rows, notes = [], []
+    for path in reports:
+        r = json.loads(Path(path).read_text())
+        name = Path(path).stem
+        rows.append({"checkpoint": name, **r["counts"], "errors": len(r["errors"]),
+                     "wall_time_s": r["wall_time_s"], "size_MB": r["size_bytes"] / 1e6})
+        if r["unmatched_ignore_patterns"]:
+            notes.append(f"{name}: ignore patterns matching no module: "
+                         + ", ".join(r["unmatched_ignore_patterns"]))
+    render("FP8 quantisation check", pd.DataFrame(rows), notes, out)
+
+
+def body_shift_table(reports: list[Path], out: Path) -> None:
+    rows = []
+    for path in reports:
+        r = json.loads(Path(path).read_text())
+        rows.append({k: r[k] for k in ("strength", "direction_layer", "kl_mean",
+                                       "refusal_rate_before", "refusal_rate_after",
+                                       "n_eval_prompts")} | {"body": Path(path).stem})
+    render("Body shift from abliteration", pd.DataFrame(rows),
+           ["KL: mean over held-out prompts of KL(vanilla || abliterated) of the first-token"
+            " distribution."], out)

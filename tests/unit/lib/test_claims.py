@@ -1,0 +1,238 @@
+"""The claims ledger, the erratum verdicts, and the guard that keeps retracted numbers out of
+figures."""
+
+import pandas as pd
+import pytest
+import yaml
+from lib.claims_ledger import ClaimError, drawable_value, load_claims
+from lib.erratum import erratum_table, verdict
+
+from helpers.workflow import ROOT
+
+LEDGER, SCHEMA = ROOT / "config" / "claims.yaml", ROOT / "config" / "claims.schema.yaml"
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return load_claims(LEDGER, SCHEMA)
+
+
+def test_ledger_has_every_headline_number_and_the_three_retractions(claims):
+    by_id = {c["id"]: c for c in claims}
+    assert by_id["p28-vanilla-drafter-decay-on-abliterated"]["value"] == [65.6, 43.3, 29.2, 20.5]
+    assert by_id["p30-finetuned-per-position"]["value"] == [84.4, 74.9, 74.1, 72.7]
+    assert by_id["p30-finetuned-sweep"]["value"] == [59.04, 66.96, 74.90, 100.36]
+    retracted = [c["id"] for c in claims if c["status"] == "retracted"]
+    assert retracted == ["p28-retracted-vanilla-baseline-60", "p28-retracted-vanilla-decay",
+                         "p28-retracted-licence"]
+
+
+def test_malformed_ledger_is_a_clear_error(tmp_path):
+    data = yaml.safe_load(LEDGER.read_text())
+    del data["claims"][3]["status"]
+    bad = tmp_path / "claims.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ClaimError, match=r"invalid claims ledger at 'claims/3'.*'status'"):
+        load_claims(bad, SCHEMA)
+
+
+def test_retracted_claim_cannot_be_drawn(claims):
+    with pytest.raises(ClaimError, match="p28-retracted-vanilla-decay.*retracted: a figure may not draw it"):
+        drawable_value(claims, "p28-retracted-vanilla-decay")
+    with pytest.raises(ClaimError, match="not in the ledger"):
+        drawable_value(claims, "p99-invented")
+    assert drawable_value(claims, "p30-finetuned-per-position") == [84.4, 74.9, 74.1, 72.7]
+
+
+def test_the_report_rule_draws_only_ledger_references():
+    """The acceptance figure's references pass through drawable_value in scripts/lib/bench_figures.py."""
+    rules = (ROOT / "rules" / "report.smk").read_text()
+    plot = (ROOT / "scripts" / "plot_acceptance.py").read_text()
+    assert "reference_claims=[" in rules and "drawable_value(claims, cid)" in plot
+
+
+def cells(a, n=4, body="abliterated", drafter="vanilla", ok=True):
+    row = {"body": body, "drafter": drafter, "n": n, "rep": 1, "fidelity_ok": ok, "temperature": 0.7,
+           "tok_s_aggregate": 50.0, "tok_s_per_prompt": 52.0, "acceptance_rate": 40.0}
+    row |= {f"a{k}": v for k, v in enumerate(a)}
+    return pd.DataFrame([row])
+
+
+def claim(claims, cid):
+    return next(c for c in claims if c["id"] == cid)
+
+
+def test_gb10_numbers_are_compared_with_tolerance(claims):
+    table = erratum_table(claims, cells([0.66, 0.44, 0.30, 0.21]), {}, "gb10")
+    row = table.set_index("claim").loc["p28-vanilla-drafter-decay-on-abliterated"]
+    assert row["verdict"].startswith("reproduced")
+    table = erratum_table(claims, cells([0.84, 0.75, 0.74, 0.73]), {}, "gb10")
+    row = table.set_index("claim").loc["p28-vanilla-drafter-decay-on-abliterated"]
+    assert row["verdict"].startswith("contradicted")
+
+
+def test_measured_values_print_as_plain_numbers(claims):
+    """The erratum table shows 65.6, not numpy's repr np.float64(65.6)."""
+    table = erratum_table(claims, cells([0.656, 0.433, 0.292, 0.205]), {}, "miniature")
+    value = table.set_index("claim").loc["p28-vanilla-drafter-decay-on-abliterated", "this run"]
+    assert str(value) == "[65.6, 43.3, 29.2, 20.5]"
+    quant = {"abliterated": {"wall_time_s": 2.2, "size_bytes": 166755002}}
+    table = erratum_table(claims, cells([0.5] * 4), quant, "miniature").set_index("claim")
+    assert table.loc["p28-quantization-time", "this run"] == 0.0367
+    assert table.loc["p28-quantization-size", "this run"] == 0.1668
+
+
+def prompt_counts(per_prompt, n=4, body="abliterated", drafter="vanilla"):
+    """prompts.csv rows: per_prompt is a list of (drafts, [accepted_0..accepted_{n-1}])."""
+    rows = []
+    for i, (drafts, accepted) in enumerate(per_prompt):
+        row = {"body": body, "drafter": drafter, "n": n, "temperature": 0.7, "rep": 1,
+               "prompt_index": i, "drafts": drafts}
+        rows.append(row | {f"accepted_{k}": a for k, a in enumerate(accepted)})
+    return pd.DataFrame(rows)
+
+
+def shape_verdict(c, per_prompt):
+    from lib.erratum import shape_statistics
+
+    m = c["measures"]
+    counts = prompt_counts(per_prompt, body=m["body"], drafter=m["drafter"])
+    return verdict(c, [0.0] * 4, "miniature", shape_statistics(counts, m))
+
+
+def test_other_profiles_compare_shape_by_ratio_with_intervals(claims):
+    """Part 28's published a_3 / a_0 = 20.5 / 65.6 = 0.31; Part 30's 72.7 / 84.4 = 0.86."""
+    decay = claim(claims, "p28-vanilla-drafter-decay-on-abliterated")
+    flat = claim(claims, "p30-finetuned-per-position")
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    first = rng.binomial(100, 0.656, size=40)  # drawn with Part 28's a_0 and a_3 / a_0
+    decaying = [(100, [int(a), int(a) * 2 // 3, int(a) // 2, int(rng.binomial(a, 0.3125))])
+                for a in first]
+    assert shape_verdict(decay, decaying).startswith("shape reproduced")
+    assert shape_verdict(flat, decaying).startswith("shape contradicted")
+    level = [(100, [84, 76, 74, int(rng.binomial(84, 0.861))]) for _ in range(40)]
+    assert shape_verdict(flat, level).startswith("shape reproduced")
+    assert "published 0.86" in shape_verdict(flat, level)
+
+
+def test_a_useless_drafter_is_too_weak_to_judge(claims):
+    """a_0 = 0.05: its a_3 / a_0 could look like anything, flat included."""
+    flat = claim(claims, "p30-finetuned-per-position")
+    useless = [(100, [5, 4, 4, 4]) for _ in range(40)]
+    assert shape_verdict(flat, useless).startswith("drafter too weak to judge")
+
+
+def test_a_list_length_mismatch_is_an_error(claims):
+    c = claim(claims, "p28-vanilla-drafter-decay-on-abliterated")
+    with pytest.raises(ClaimError, match="4 published values, 3 measured"):
+        verdict(c, [60.0, 40.0, 30.0], "gb10")
+
+
+def test_a_typo_in_a_claims_profile_is_refused(tmp_path):
+    from lib.claims_ledger import known_profiles
+
+    profiles = known_profiles(ROOT / "config")
+    assert {"miniature", "smoke", "gb10", "gpu"} <= profiles
+    data = yaml.safe_load(LEDGER.read_text())
+    data["claims"][0]["profile"] = "gb01"
+    bad = tmp_path / "claims.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ClaimError, match="profile 'gb01'"):
+        load_claims(bad, SCHEMA, profiles=profiles)
+
+
+def test_a_bad_ledger_fails_the_workflow_before_any_job(tmp_path):
+    """Validated at start-up like the config: a dry run refuses a claim with no source."""
+    import shutil
+
+    from helpers.workflow import snakemake
+
+    copy = tmp_path / "wf"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
+        "results", ".venv", ".snakemake", ".git", ".carry*", "logs", "benchmarks", "reports"))
+    data = yaml.safe_load((copy / "config" / "claims.yaml").read_text())
+    del data["claims"][0]["source"]
+    (copy / "config" / "claims.yaml").write_text(yaml.safe_dump(data))
+    proc = snakemake("-n", "--configfile", "config/smoke.yaml", "-d", str(copy), "-s",
+                     str(copy / "Snakefile"), check=False)
+    assert proc.returncode != 0
+    assert "'source' is a required property" in proc.stdout + proc.stderr
+
+
+def test_unfaithful_cells_are_never_compared(claims):
+    """...and say that they failed the gate, rather than 'not measurable'."""
+    table = erratum_table(claims, cells([0.66, 0.44, 0.30, 0.21], ok=False), {}, "gb10")
+    row = table.set_index("claim").loc["p28-vanilla-drafter-decay-on-abliterated"]
+    assert row["verdict"].startswith("FAILED the fidelity gate")
+    assert row["this run"] == ""
+
+
+
+
+def test_only_the_seeds_temperature_is_compared(claims):
+    from lib.erratum import measured
+
+    at_zero = cells([0.9, 0.8, 0.7, 0.6]).assign(temperature=0.0)
+    c = claim(claims, "p30-finetuned-per-position")
+    assert measured(at_zero, {}, c["measures"]) is None
+
+
+def test_derived_claims_are_recomputed_from_the_ledger(claims):
+    """Part 30's "~2.01x" is 100.36 / 50.0, over the vanilla draft at the same n from another
+    run; over no speculation (39.3) the same numbers give 2.55x."""
+    from lib.erratum import recompute
+
+    by_id = {c["id"]: c for c in claims}
+    ratios, text = recompute(by_id["p30-speedups"], by_id)
+    assert ratios[0] == pytest.approx([1.122, 1.303, 1.597, 2.007], abs=1e-3)
+    assert ratios[1] == pytest.approx([1.502, 1.704, 1.906, 2.554], abs=1e-3)
+    assert "not paired" in text
+    assert verdict(by_id["p30-speedups"], None, "gb10", recomputed=ratios).startswith(
+        "estimate: recomputed from the ledger, agrees")
+    wrong = by_id["p30-speedups"] | {"value": [1.12, 1.30, 1.60, 2.50]}
+    assert "DIFFERS" in verdict(wrong, None, "gb10", recomputed=ratios)
+    ratios, text = recompute(by_id["p27-vanilla-speedup"], by_id)
+    assert ratios[0] == pytest.approx([2.663], abs=1e-3) and "(paired)" in text
+
+
+def test_published_curves_are_placed_against_eagle3_references(claims):
+    from lib.erratum import reference_context
+
+    by_id = {c["id"]: c for c in claims}
+    refs = [c for c in claims if c["status"] == "reference"]
+    assert len(refs) == 4 and all(len(r["value"]) == 3 for r in refs)
+    part30 = reference_context(by_id["p30-finetuned-per-position"], refs)
+    assert "a_0 0.844 above [0.290, 0.730]" in part30
+    assert "a_2 0.741 above" in part30
+    part28 = reference_context(by_id["p28-vanilla-drafter-decay-on-abliterated"], refs)
+    assert "a_0 0.656 inside" in part28 and "context, not a verdict" in part28
+    with pytest.raises(ClaimError, match="a figure may not draw it"):
+        drawable_value(claims, "ref-vllm-eagle3-qwen3-8b")
+
+
+def test_a_profile_must_bench_what_its_claims_measure(tmp_path):
+    """gb10 benches the vanilla body for Part 27 / 28's vanilla numbers; without that series
+    the workflow refuses at start-up naming the claims, unless a claim says why."""
+    from helpers.workflow import load_profile as load, write_config
+
+    from helpers.workflow import snakemake
+
+    cfg = load("gb10.yaml")
+    cfg["bench"]["series"] = [s for s in cfg["bench"]["series"] if s["body"] != "vanilla"]
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "p27-vanilla-mtp-n4-throughput: (vanilla, vanilla, n=4)" in out
+    assert "p28-vanilla-fp8-baseline: (vanilla, none, n=0)" in out
+
+
+def test_the_unbenched_rule_respects_not_benched():
+    from lib.claims_ledger import unbenched
+
+    claim_ = {"id": "x", "status": "published-measured", "profile": "gb10",
+              "measures": {"quantity": "a0", "body": "vanilla", "drafter": "mtp", "n": [1, 2]}}
+    assert unbenched([claim_], "gb10", {("vanilla", "mtp", 1)}) == ["x: (vanilla, mtp, n=2)"]
+    assert unbenched([claim_ | {"not_benched": "n = 2 is not in the paper"}], "gb10", set()) == []
+    assert unbenched([claim_], "miniature", set()) == []

@@ -1,0 +1,215 @@
+"""Pure parts of a bench cell: drafter/body compatibility, per-prompt throughput, records."""
+
+
+import pytest
+from bench_cell import (
+    cell_record,
+    counter_delta,
+    counter_problems,
+    parse_args,
+    pass_totals,
+    per_prompt_throughput,
+    spec_counters,
+)
+from lib.drafter_checks import drafter_problems
+
+BODY = {
+    "architectures": ["LlamaForCausalLM"], "hidden_size": 576, "num_hidden_layers": 30,
+    "vocab_size": 49152,
+}
+
+
+def drafter(arch="LlamaForCausalLM", hidden=576, aux=(2, 15, 27), vocab=49152):
+    return {
+        "speculators_config": {"verifier": {"architectures": [arch]}},
+        "transformer_layer_config": {"hidden_size": hidden, "vocab_size": vocab},
+        "eagle_aux_hidden_state_layer_ids": list(aux),
+    }
+
+
+def test_matching_drafter_passes():
+    assert drafter_problems(drafter(), BODY) == []
+
+
+def test_drafter_for_another_architecture_is_refused():
+    problems = drafter_problems(drafter(arch="Qwen3ForCausalLM"), BODY)
+    assert problems == ["drafter was trained for ['Qwen3ForCausalLM'], the body is ['LlamaForCausalLM']"]
+
+
+def test_drafter_for_another_size_is_refused():
+    assert any("hidden size 1024" in p for p in drafter_problems(drafter(hidden=1024), BODY))
+    assert any("taps layers" in p for p in drafter_problems(drafter(aux=(2, 15, 31)), BODY))
+    assert any("512-token vocabulary" in p for p in drafter_problems(drafter(vocab=512), BODY))
+
+
+def test_multimodal_body_uses_its_text_config():
+    body = {"architectures": ["Gemma4ForConditionalGeneration"],
+            "text_config": {"hidden_size": 2816, "num_hidden_layers": 30}}
+    assert drafter_problems(drafter("Gemma4ForConditionalGeneration", 2816), body) == []
+
+
+def test_non_speculators_drafter_is_not_judged():
+    assert drafter_problems({"architectures": ["Gemma4AssistantForCausalLM"]}, BODY) == []
+
+
+def test_per_prompt_throughput_is_the_mean_of_request_rates():
+    result = {"output_lens": [100, 50, 0], "latencies": [2.0, 0.5, 0.1]}
+    assert per_prompt_throughput(result) == pytest.approx((50 + 100) / 2)
+
+
+def prompt_row(tokens, latency, sum_lp, drafts=0, accepted=()):
+    return {"output_tokens": tokens, "latency_s": latency, "sum_logprob": sum_lp,
+            "drafts": drafts, "draft_tokens": 4 * drafts, "accepted_tokens": sum(accepted),
+            "generation_tokens": tokens, "accepted_per_position": list(accepted)}
+
+
+def test_cell_record_without_speculation():
+    record = cell_record([prompt_row(10, 0.5, -12.0), prompt_row(30, 1.0, -24.0)], None)
+    assert record["acceptance_length"] is None and record["per_position_acceptance"] == []
+    assert record["tok_s_aggregate"] == pytest.approx(40 / 1.5)
+    assert record["tok_s_per_prompt"] == pytest.approx((20 + 30) / 2)
+    assert record["mean_logprob"] == pytest.approx(-36 / 40)
+    assert "bench_serve_tok_s_aggregate" not in record
+
+
+def test_cell_record_rates_derive_from_counts():
+    rows = [prompt_row(20, 1.0, -10.0, drafts=6, accepted=(4, 3, 2, 1)),
+            prompt_row(10, 1.0, -5.0, drafts=4, accepted=(2, 1, 0, 0))]
+    bench = {"output_throughput": 25.0, "output_lens": [20, 10], "latencies": [1.0, 1.0],
+             "failed": 0, "spec_decode_acceptance_length": 2.3,
+             "spec_decode_per_position_acceptance_rates": [0.6, 0.4, 0.2, 0.1]}
+    record = cell_record(rows, bench)
+    assert record["per_position_acceptance"] == pytest.approx([0.6, 0.4, 0.2, 0.1])
+    assert record["acceptance_length"] == pytest.approx(1 + 13 / 10)
+    assert record["acceptance_rate"] == pytest.approx(13 / 40)
+    assert record["bench_serve_acceptance_length"] == 2.3
+
+
+@pytest.mark.parametrize("argv", [
+    ["--num-speculative-tokens", "2"],                       # n>0 without a method
+    ["--method", "eagle3", "--num-speculative-tokens", "0"],  # a method at n=0
+    ["--reps", "1", "2", "--out", "a.json"],                 # reps and outputs differ
+    ["--reps", "1", "--temperatures", "0", "0.7", "--out", "a.json"],  # one path per (T, rep)
+])
+def test_inconsistent_arguments_are_refused(argv):
+    base = ["--body", "b", "--body-name", "vanilla", "--prompts", "p.jsonl", "--num-prompts", "1",
+            "--max-tokens", "8", "--max-model-len", "64", "--server-log", "s.log"]
+    if "--temperatures" not in argv:
+        base += ["--temperatures", "0.7"]
+    if "--reps" not in argv:
+        base += ["--reps", "1", "--out", "a.json"]
+    with pytest.raises(SystemExit):
+        parse_args(base + argv)
+
+
+def test_mismatched_drafter_is_refused_before_any_server_starts(tmp_path):
+    """Runs the real script; it must stop before importing or starting vLLM."""
+    import json
+    import subprocess
+    import sys
+
+    from helpers.workflow import ROOT
+
+    body, drafter_dir = tmp_path / "body", tmp_path / "drafter"
+    body.mkdir()
+    drafter_dir.mkdir()
+    (body / "config.json").write_text(json.dumps(BODY))
+    (drafter_dir / "config.json").write_text(json.dumps(drafter(arch="Qwen3ForCausalLM")))
+    (tmp_path / "p.jsonl").write_text('{"prompt": "hi"}\n')
+    proc = subprocess.run(
+        [sys.executable, "scripts/bench_cell.py", "--body", str(body), "--body-name", "vanilla",
+         "--drafter", str(drafter_dir), "--drafter-name", "vanilla", "--method", "eagle3",
+         "--num-speculative-tokens", "2", "--prompts", str(tmp_path / "p.jsonl"),
+         "--num-prompts", "1", "--temperatures", "0.7", "--max-tokens", "8",
+         "--max-model-len", "64", "--reps", "1", "--out", str(tmp_path / "r.json"),
+         "--server-log", str(tmp_path / "server.log")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "refusing drafter" in proc.stderr and "Qwen3ForCausalLM" in proc.stderr
+    assert not (tmp_path / "server.log").exists()
+
+
+METRICS_BEFORE = """# HELP vllm:spec_decode_num_drafts_total Number of spec decoding drafts.
+# TYPE vllm:spec_decode_num_drafts_total counter
+vllm:spec_decode_num_drafts_total{engine="0",model_name="body"} 10.0
+vllm:spec_decode_num_draft_tokens_total{engine="0",model_name="body"} 40.0
+vllm:spec_decode_num_accepted_tokens_total{engine="0",model_name="body"} 12.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="body",position="0"} 7.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="body",position="1"} 3.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="body",position="2"} 2.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="body",position="3"} 0.0
+vllm:generation_tokens_total{engine="0",model_name="body"} 22.0
+vllm:request_success_total{engine="0",finished_reason="stop",model_name="body"} 1.0
+"""
+
+
+def test_spec_counters_read_prometheus_text():
+    c = spec_counters(METRICS_BEFORE)
+    assert (c["drafts"], c["draft_tokens"], c["accepted_tokens"], c["generation_tokens"]) == (
+        10.0, 40.0, 12.0, 22.0)
+    assert c["accepted_per_position"] == [7.0, 3.0, 2.0, 0.0]
+
+
+def test_counter_delta_of_one_request_and_its_checks():
+    after = (METRICS_BEFORE.replace("} 10.0", "} 15.0").replace("} 40.0", "} 60.0")
+             .replace("} 12.0", "} 20.0").replace('position="0"} 7.0', 'position="0"} 11.0')
+             .replace('position="1"} 3.0', 'position="1"} 6.0')
+             .replace('position="2"} 2.0', 'position="2"} 3.0').replace("} 22.0", "} 47.0"))
+    d = counter_delta(spec_counters(METRICS_BEFORE), spec_counters(after))
+    assert d == {"drafts": 5, "draft_tokens": 20, "accepted_tokens": 8, "generation_tokens": 25,
+                 "accepted_per_position": [4, 3, 1, 0]}
+    assert counter_problems(d, n=4) == []
+
+
+def test_counter_checks_catch_inconsistent_counts():
+    base = {"drafts": 5, "draft_tokens": 20, "accepted_tokens": 8}
+    assert "sum over positions 7 != accepted tokens 8" in counter_problems(
+        base | {"accepted_per_position": [4, 3, 0, 0]}, n=4)[0]
+    assert any("increase with position" in p for p in counter_problems(
+        base | {"accepted_per_position": [2, 4, 1, 1]}, n=4))
+    assert any("5 positions counted" in p for p in counter_problems(
+        base | {"accepted_per_position": [4, 2, 1, 1, 0]}, n=4))
+    assert counter_problems({"drafts": 3, "draft_tokens": 3, "accepted_tokens": 0,
+                             "accepted_per_position": []}, n=0) == [
+        "drafts counted without speculation"]
+
+
+def test_pass_totals_add_up_prompts():
+    rows = [{"drafts": 2, "draft_tokens": 8, "accepted_tokens": 3, "generation_tokens": 5,
+             "output_tokens": 5, "accepted_per_position": [2, 1]},
+            {"drafts": 1, "draft_tokens": 4, "accepted_tokens": 4, "generation_tokens": 5,
+             "output_tokens": 5, "accepted_per_position": [1, 1, 1, 1]}]
+    totals = pass_totals(rows)
+    assert totals["accepted_per_position"] == [3, 2, 1, 1]
+    assert totals["accepted_tokens"] == 7 and totals["drafts"] == 3
+
+
+def test_per_prompt_throughput_without_saved_latencies():
+    """vllm 0.24's saved JSON has no `latencies`: TTFT + inter-token gaps instead."""
+    result = {"output_lens": [3], "ttfts": [0.1], "itls": [[0.2, 0.2]]}
+    assert per_prompt_throughput(result) == pytest.approx(3 / 0.5)
+
+
+def test_weight_digests_are_read_from_the_digest_file(tmp_path):
+    """A bench job records the digest weight_digest wrote once, not its own read of the weights;
+    without a digest file it hashes them itself."""
+    import json
+
+    from weight_digest import main as write_digest
+    from lib.weight_digests import read_digest, sha256_file
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    out = tmp_path / "digest.json"
+    write_digest(["--model", str(model), "--out", str(out)])
+    expected = {"model.safetensors": sha256_file(model / "model.safetensors")}
+    assert json.loads(out.read_text())["sha256"] == expected
+    assert read_digest(out, model) == expected == read_digest(None, model)
+    (model / "model.safetensors").write_bytes(b"changed")  # the file is what is recorded
+    assert read_digest(out, model) == expected
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit, match="no \\*.safetensors"):
+        write_digest(["--model", str(empty), "--out", str(tmp_path / "e.json")])

@@ -1,0 +1,152 @@
+"""scripts/tools/gpu_study.sh's collect and restore, on a fake tree (no GPU): what a GPU machine brings back
+must follow the profile named in the first config file, leave the models and hidden states
+behind, survive a folder that does not exist, and unpack on the next machine."""
+
+import os
+import subprocess
+import tarfile
+
+from helpers.workflow import ROOT
+
+STUDY = ROOT / "scripts" / "tools" / "gpu_study.sh"
+
+
+def study(tree, *args, **env):
+    return subprocess.run(["bash", str(STUDY), *args], cwd=tree, capture_output=True, text=True,
+                          env={**os.environ, "STUDY_CONFIGS": "config/p.yaml",
+                               "STUDY_STATE": str(tree / "state"),
+                               "STUDY_ENVS": str(fake_envs(tree)), **env}, timeout=120)
+
+
+def fake_envs(tree):
+    """A driver `python` that answers Snakemake's --list-rules and does nothing else (unless a
+    test wrote another one first)."""
+    python = tree / "envs" / "driver" / "bin" / "python"
+    if python.exists():
+        return tree / "envs"
+    python.parent.mkdir(parents=True, exist_ok=True)
+    python.write_text('#!/bin/sh\ncase "$*" in *--list-rules*) printf "all\\nbench_cell\\n'
+                      'train_drafter\\n";; esac\n')
+    python.chmod(0o755)
+    return tree / "envs"
+
+
+def fake_tree(tree):
+    (tree / "config").mkdir(parents=True)
+    (tree / "config" / "p.yaml").write_text("# a profile\nprofile: gb10-rehearsal\nbench: {}\n")
+    files = {
+        "results/gb10-rehearsal/models/vanilla-fp8/model.safetensors": "weights",
+        "results/gb10-rehearsal/drafters/finetuned/config.json": "{}",
+        "results/gb10-rehearsal/drafter_data/abliterated/hidden_states/hs_0.safetensors": "taps",
+        "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl": '{"a": 1}\n',
+        "results/gb10-rehearsal/training/finetuned.csv": "phase\ntrain\n",
+        "logs/gb10-rehearsal/train_drafter/finetuned.log": "trained\n",
+        "results/gpu/training/other.csv": "another profile's\n",
+    }  # no benchmarks/, no logs/make_env: collect must not fail on them
+    for name, text in files.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text)
+
+
+def names(part):
+    with tarfile.open(part) as tar:
+        return {m.name for m in tar.getmembers() if m.isfile()}
+
+
+def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
+    machine, out = tmp_path / "machine", tmp_path / "out"
+    fake_tree(machine)
+    out.mkdir()
+    done = study(machine, "collect", "drafters", OUT=str(out))
+    assert done.returncode == 0, done.stderr
+    results = names(out / "results.tgz.part0")
+    assert "results/gb10-rehearsal/training/finetuned.csv" in results
+    assert "logs/gb10-rehearsal/train_drafter/finetuned.log" in results
+    assert not any("/models/" in n or "hidden_states" in n or "/drafters/" in n
+                   or n.startswith("results/") and n.endswith("responses.jsonl")
+                   or n.startswith("results/gpu/") for n in results), results
+    # the first rows of the responses come as a sample, beside the machine's state
+    assert any(n.endswith("samples/results_gb10-rehearsal_drafter_data_abliterated_responses.jsonl")
+               for n in results)
+    assert names(out / "drafters.tgz.part0") == {
+        "results/gb10-rehearsal/drafters/finetuned/config.json"}
+
+    # the next machine: the parts carried into /tmp/carry, unpacked in a fresh checkout
+    nxt, carry = tmp_path / "next", tmp_path / "carry"
+    (nxt / "config").mkdir(parents=True)
+    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
+    carry.mkdir()
+    for part in out.iterdir():
+        (carry / part.name).write_bytes(part.read_bytes())
+    done = study(nxt, "restore", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    assert (nxt / "results/gb10-rehearsal/drafters/finetuned/config.json").is_file()
+    assert (nxt / "results/gb10-rehearsal/training/finetuned.csv").read_text() == "phase\ntrain\n"
+    # the bodies' digests come too: the bench part keeps the carried cells only if the rebuilt
+    # bodies match them, and otherwise stops
+    digests = list((nxt / "state" / "carried").glob("model_digests.*"))
+    assert len(digests) == 1
+    assert "results/gb10-rehearsal/models/vanilla-fp8/model.safetensors" in digests[0].read_text()
+    done = study(nxt, "bench", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    command = (nxt / "state" / "commands.txt").read_text()
+    assert f"sha256sum --quiet -c {digests[0]} ||" in command
+    assert command.rstrip().endswith("--rerun-triggers code params software-env input")
+    assert "bench_cell" in command and "train_drafter" not in command  # data rules: not allowed
+
+
+def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_path):
+    fake_tree(tmp_path)
+    done = study(tmp_path, "bench", STUDY_CARRY=str(tmp_path / "carry"))
+    assert done.returncode == 0, done.stderr
+    command = (tmp_path / "state" / "commands.txt").read_text()
+    assert "sha256sum" not in command and "--rerun-triggers" not in command
+
+
+def test_a_config_without_a_profile_is_refused(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "p.yaml").write_text("bench: {}\n")
+    done = study(tmp_path, "phases")
+    assert done.returncode == 2 and "no 'profile:' line in config/p.yaml" in done.stderr
+
+
+def test_phases_tables_the_server_logs_of_the_profile(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
+    assert "no server log" in study(tmp_path, "phases").stdout
+    cell = tmp_path / "logs/gb10-rehearsal/bench_cell/a-b-n4.server.log"
+    cell.parent.mkdir(parents=True)
+    cell.write_text((ROOT / "reports/runs/gb10-rehearsal/earlier-attempts/logs-2026-11-30/bench_cell"
+                     / "abliterated-finetuned-n4.server.log").read_text())
+    (tmp_path / "scripts").symlink_to(ROOT / "scripts")
+    done = study(tmp_path, "phases")
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    assert header.split()[:2] == ["log", "first_line"] and "220193555" in row.split()
+
+
+
+def test_report_builds_into_out_with_the_study_configs(tmp_path):
+    """`report` runs the driver's Snakemake with the study's config files and --report into
+    $OUT, records the command, and fails (with the log's tail) when Snakemake does."""
+    machine, out = tmp_path / "machine", tmp_path / "out"
+    fake_tree(machine)
+    out.mkdir()
+    envs = fake_envs(machine)
+    python = envs / "driver" / "bin" / "python"
+    python.write_text('#!/bin/sh\necho "$*" > "$STUDY_STATE/args"\n'
+                      'case "$*" in *fail*) echo "broken DAG"; exit 1;; esac\n'
+                      'for a; do case "$prev" in --report) echo html > "$a";; esac; prev=$a; done\n'
+                      'echo "Report created."\n')
+    done = study(machine, "report", OUT=str(out))
+    assert done.returncode == 0, done.stderr
+    assert (out / "report.html").read_text() == "html\n"
+    args = (machine / "state" / "args").read_text()
+    assert "--configfile config/p.yaml" in args and f"--report {out}/report.html" in args
+    assert "--report" in (machine / "state" / "commands.txt").read_text()
+    assert "Report created." in done.stdout
+
+    failed = study(machine, "report", OUT=str(out / "fail"))
+    assert failed.returncode == 1 and "broken DAG" in failed.stderr
+    unset = study(machine, "report", OUT="")
+    assert unset.returncode == 2 and "$OUT is not set" in unset.stderr

@@ -1,0 +1,70 @@
+"""Abliteration: the refusal detector, prompt split, the weight edit, and the smoke run's output."""
+
+import json
+import subprocess
+
+
+from helpers.workflow import ROOT, env_python
+
+
+def test_orthogonalisation_removes_the_direction(smoke_run):
+    """Run in the hf environment (torch): after strength 1, no residual writer outputs along r;
+    strength 0.5 halves the component."""
+    code = """
+import sys, torch
+sys.path.insert(0, "scripts")
+from transformers import AutoModelForCausalLM
+from abliterate_body import orthogonalize_, residual_writers
+m = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32)
+r = torch.randn(m.config.hidden_size); r /= r.norm()
+before = {n: (r @ l.weight.data).norm().item() for n, l in residual_writers(m)}
+orthogonalize_(m, r, 0.5)
+half = {n: (r @ l.weight.data).norm().item() for n, l in residual_writers(m)}
+orthogonalize_(m, r, 1.0)
+after = max((r @ l.weight.data).norm().item() for n, l in residual_writers(m))
+assert len(before) == 2 * m.config.num_hidden_layers, len(before)
+assert all(abs(half[n] - 0.5 * before[n]) < 1e-3 * before[n] + 1e-5 for n in before)
+assert after < 1e-4, after
+print("ok")
+"""
+    proc = subprocess.run([str(env_python("hf")), "-c", code,
+                           str(smoke_run / "models" / "vanilla")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_smoke_abliteration_moved_the_body(smoke_run):
+    report = json.loads((smoke_run / "abliterate" / "abliterated.json").read_text())
+    assert report["kl_mean"] > 0.01
+    assert report["modified_matrices"] == 2 * report["num_layers"]
+    assert 0 <= report["refusal_rate_after"] <= 1
+    assert (smoke_run / "models" / "abliterated" / "model.safetensors").is_file()
+
+
+def test_batched_greedy_replies_match_one_at_a_time(smoke_run):
+    """Left-padded batches (how the rule generates) give the replies of unpadded generation."""
+    code = """
+import sys, torch
+sys.path.insert(0, "scripts")
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from abliterate_body import greedy_replies
+from lib.body_checks import chat_input_ids
+tok = AutoTokenizer.from_pretrained(sys.argv[1])
+side, pad = tok.padding_side, tok.pad_token
+m = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32).eval()
+prompts = ["Hi", "Explain in two long sentences why the sky is blue.", "Name a colour."]
+batched = greedy_replies(m, tok, prompts, 8, batch_size=3)
+single = []
+for p in prompts:
+    ids = chat_input_ids(tok, p)
+    out = m.generate(ids, max_new_tokens=8, do_sample=False)
+    single.append(tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
+assert batched == single, (batched, single)
+assert (tok.padding_side, tok.pad_token) == (side, pad), "the tokenizer was left changed"
+print("ok")
+"""
+    proc = subprocess.run([str(env_python("hf")), "-c", code,
+                           str(smoke_run / "models" / "vanilla")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+

@@ -1,0 +1,82 @@
+"""Drafter training: log parsing, run keys, verifier checks, the CPU patch, resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+import train_drafter
+from helpers.workflow import ROOT, env_python
+
+# A RichHandler record as `speculators train` logs it: wrapped under the message column, the
+# time omitted when unchanged, the source file on the first line.
+RICH_LOG = """\
+[08:58:57] INFO     train/loss_0=2.454, train/full_acc_0=0.382,   trainer.py:595
+                    train/cond_acc_0=0.382, train/loss=7.1,
+                    epoch=0, lr/Muon=0.010, global_step=33
+Writing model shards: 100%|##########| 1/1
+           INFO     train/loss_0=2.3, train/full_acc_0=0.401,     trainer.py:595
+                    epoch=0, global_step=34
+[08:58:59] INFO     val/loss_0_epoch=2.903,                       trainer.py:679
+                    val/full_acc_0_epoch=0.326, val/loss_epoch=9.275,
+                    epoch=0
+           INFO     Validation epoch 1/1 completed                trainer.py:764
+"""
+
+
+def training_argv(smoke_run: Path, work: Path, out: Path) -> list[str]:
+    data = smoke_run / "drafter_data" / "vanilla"
+    return [
+        str(env_python("vllm-cpu")), str(ROOT / "scripts/train_drafter.py"),
+        "--verifier", str(smoke_run / "models/vanilla"), "--dataset", str(data / "dataset"),
+        "--hidden-states", str(data / "hidden_states"), "--epochs", "6", "--lr", "0.01",
+        "--ttt-steps", "3", "--total-seq-len", "64", "--train-data-ratio", "0.75",
+        "--checkpoint-freq", "0.5", "--draft-vocab-size", "256",
+        "--extra-args-json", json.dumps(["--loss-implementation", "eager", "--draft-attn-impl",
+                                         "sdpa", "--num-workers", "0"]),
+        "--work", str(work), "--metrics", str(work.parent / "metrics.csv"), "--out", str(out),
+    ]
+
+
+def first_mid_epoch_checkpoint(ckpt: Path) -> dict | None:
+    for state in ckpt.glob("*/training_state.json"):
+        try:
+            s = json.loads(state.read_text())
+        except (json.JSONDecodeError, OSError):
+            continue
+        if s.get("local_step", 0) > 0 or s.get("epoch", 0) > 0:
+            return s
+    return None
+
+
+def test_a_killed_training_resumes_from_its_last_checkpoint(smoke_run, tmp_path):
+    work, out = tmp_path / "work", tmp_path / "drafter"
+    argv = training_argv(smoke_run, work, out)
+    env = os.environ | {"PYTHONPATH": str(ROOT / "scripts")}
+    first = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while first_mid_epoch_checkpoint(work / "checkpoints") is None:
+        assert first.poll() is None, "training ended before a checkpoint could be interrupted"
+        assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert not out.exists(), "a killed run must not publish a drafter"
+
+    subprocess.run(argv, cwd=ROOT, env=env, check=True, capture_output=True, timeout=900)
+    log = (work / "trainer.log").read_text()
+    second_run = log.split("\n### ")[-1]
+    resumed = re.search(r"Resuming\s+mid-epoch\s+from\s+epoch=(\d+)\s+local_step=(\d+)\s+global_step=(\d+)",
+                        " ".join(second_run.split()))
+    assert resumed, second_run[:3000]
+    steps = [r["global_step"] for r in train_drafter.parse_metric_lines(second_run) if r["phase"] == "train"]
+    assert steps and min(steps) >= int(resumed.group(3)) > 0, f"resumed run logged steps {steps}"
+    assert (out / "config.json").exists() and list(out.glob("*.safetensors"))
+
