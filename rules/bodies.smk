@@ -117,6 +117,7 @@ rule download_body:
     input:
         code=script_sources("download_body"),
         env=env_marker("hf"),
+        chat_template=chat_template_file,
     output:
         directory(f"{RESULTS}/models/{{body}}"),
     log:
@@ -136,15 +137,17 @@ rule download_body:
         revision=lambda wildcards: config["bodies"][wildcards.body].get(
             "revision", "main"
         ),
+        chat_template=chat_template_args,
     shell:
         "{params.python} scripts/download_body.py --repo {params.repo} --revision {params.revision}"
-        " --out {output} > {log} 2>&1"
+        " --out {output} {params.chat_template} > {log} 2>&1"
 
 
 rule link_local_body:
     input:
         code=script_sources("link_local_body"),
         env=env_marker("hf"),
+        chat_template=chat_template_file,
     output:
         directory(f"{RESULTS}/models/{{body}}"),
     log:
@@ -161,6 +164,7 @@ rule link_local_body:
     params:
         python=env_python("hf"),
         path=body_setting("path"),
+        chat_template=chat_template_args,
     shell:
         "{params.python} scripts/link_local_body.py --path {params.path:q} --out {output}"
-        " > {log} 2>&1"
+        " {params.chat_template} > {log} 2>&1"

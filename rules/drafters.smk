@@ -1,7 +1,8 @@
 # The drafters: each comes from the source its config entry names. "trained" is Part 30's
 # recipe (`speculators train` on the hidden states of the body it serves, optionally starting
 # from another drafter); "untrained" is speculators' own `train --dry-run` (random weights);
-# "hub" downloads a published drafter (gb10's vanilla MTP assistant, RedHatAI's EAGLE-3).
+# "hub" downloads a published drafter (gb10's vanilla MTP assistant, RedHatAI's EAGLE-3);
+# "local" links one that lies on disk.
 
 
 include: "functions/drafters.smk"
@@ -95,4 +96,28 @@ rule download_drafter:
         repo=drafter_setting("repo"),
     shell:
         "{params.python} scripts/download_drafter.py --repo {params.repo} --out {output}"
+        " > {log} 2>&1"
+
+
+rule link_local_drafter:
+    input:
+        code=script_sources("link_local_drafter"),
+    output:
+        directory(f"{RESULTS}/drafters/{{drafter}}"),
+    log:
+        f"logs/{PROFILE}/link_local_drafter/{{drafter}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/link_local_drafter/{{drafter}}.tsv"
+    wildcard_constraints:
+        drafter=drafters_from("local"),
+    conda:
+        WORKFLOW_CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        python=driver_python(),
+        path=drafter_setting("path"),
+    shell:
+        "{params.python} scripts/link_local_drafter.py --path {params.path:q} --out {output}"
         " > {log} 2>&1"

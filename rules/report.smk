@@ -126,6 +126,8 @@ rule table_body_shift:
     threads: 1
     resources:
         mem_mb=1000,
+    params:
+        refusal_floor=config["body_checks"]["refusal_floor"],
     script:
         "../scripts/table_body_shift.py"
 

@@ -1,6 +1,8 @@
 # Checked when the workflow starts, before any job: configuration errors a schema cannot
 # express. Each check raises a WorkflowError of one sentence per problem.
-from lib import claims_ledger
+import os
+
+from lib import body_contract, claims_ledger, drafter_checks
 from plumbing import make_env
 
 
@@ -52,8 +54,90 @@ def claims_ledger_problems():
     ]
 
 
+def capability_table():
+    """What the profile's vLLM serves (envs/vllm-capabilities/ENV.json; none for an env file
+    nobody has read yet: then only the files and the chat template are checked)."""
+    name = config["envs"]["vllm"]
+    path = Path(workflow.basedir) / "envs" / "vllm-capabilities" / f"{name}.json"
+    return str(path) if path.is_file() else None
+
+
+def known_folder(kind, name):
+    """A body's or drafter's folder if it is there when the workflow starts: a local path, or
+    what an earlier run made."""
+    entry = config[kind][name]
+    if entry["source"] == "local":
+        return Path(entry["path"]).expanduser()
+    made = Path(f"{RESULTS}/{'models' if kind == 'bodies' else 'drafters'}/{name}")
+    return made if made.is_dir() else None
+
+
+def body_contract_problems():
+    """The body contract (scripts/lib/body_contract.py) on every body there is a folder for
+    (an abliterated body not made yet: its source's architecture, which it keeps), and every
+    benched drafter against its body."""
+    table = capability_table()
+    capabilities = body_contract.read_capabilities(table) if table else None
+    env = config["envs"]["vllm"]
+    problems = []
+    for name, body in config["bodies"].items():
+        folder = known_folder("bodies", name)
+        if folder is None and body["source"] == "abliterate":
+            source = known_folder("bodies", body["from"])
+            if source is not None and source.is_dir() and capabilities:
+                cfg = json.loads((source / "config.json").read_text())
+                problems += body_contract.serving_problems(
+                    name, cfg, STUDY.body_needs(name), capabilities, env
+                )
+            continue
+        if folder is None or not folder.is_dir():
+            continue  # a local path that is not there: STUDY.local_body_problems names it
+        if capabilities:
+            problems += body_contract.body_problems(
+                name,
+                folder,
+                STUDY.body_needs(name),
+                capabilities,
+                env,
+                body.get("chat_template"),
+            )
+        else:
+            problems += body_contract.checkpoint_problems(
+                name, folder, body.get("chat_template")
+            )
+    for body, drafter, n in STUDY.bench_configurations():
+        if n == 0 or not STUDY.drafter_has_weights(drafter):
+            continue
+        body_folder = known_folder("bodies", body)
+        drafter_folder = known_folder("drafters", drafter)
+        if (
+            body_folder
+            and drafter_folder
+            and (drafter_folder / "config.json").is_file()
+        ):
+            problems += drafter_checks.drafter_body_problems(
+                drafter, drafter_folder, body, body_folder
+            )
+    return list(dict.fromkeys(problems))
+
+
+def pass_body_needs():
+    """What vLLM must do with each body, for the jobs that make a body to check on what they
+    made (an environment variable, not a param: scripts/lib/body_contract.py says why).
+    """
+    os.environ[body_contract.NEEDS_ENV] = json.dumps(
+        {
+            "capabilities": capability_table(),
+            "env": config["envs"]["vllm"],
+            "needs": {name: STUDY.body_needs(name) for name in config["bodies"]},
+        }
+    )
+
+
 refuse(conda_patch_problems())
 refuse(claims_ledger_problems())
 refuse(STUDY.local_body_problems())
 refuse(STUDY.reference_problems())
 refuse(STUDY.hidden_state_engine_problems())
+refuse(body_contract_problems())
+pass_body_needs()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib import atomic_io
+from lib import body_contract
 from lib.body_checks import chat_input_ids, read_prompt_lines
 
 log = logging.getLogger("abliterate_body")
@@ -238,6 +239,7 @@ def abliterate(
         staged = work / "model"
         model.to(torch.bfloat16).save_pretrained(staged, safe_serialization=True)
         tokenizer.save_pretrained(staged)
+        body_contract.require(out_dir.name, staged)
         atomic_io.publish_dir(staged, out_dir)
     atomic_io.write_text_atomically(report, json.dumps(summary, indent=2) + "\n")
     return summary

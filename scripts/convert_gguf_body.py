@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 from lib import atomic_io
+from lib import body_contract
 from lib import body_checks
 
 log = logging.getLogger("convert_gguf_body")
@@ -100,9 +101,7 @@ def convert(
         # a bf16 copy is saved; `reference` stays float32, the comparison baseline below
         copy.deepcopy(reference).to(torch.bfloat16).save_pretrained(staged, safe_serialization=True)
         tokenizer.save_pretrained(staged)
-        body_checks.assert_loadable_checkpoint(staged)
-        if not body_checks.has_chat_template(staged):
-            raise RuntimeError(f"{gguf.name} carries no chat template; the bench needs one")
+        body_contract.require(out_dir.name, staged)
 
         converted = AutoModelForCausalLM.from_pretrained(staged, dtype=torch.bfloat16).eval()
         ids = [body_checks.chat_input_ids(tokenizer, p) for p in prompts]

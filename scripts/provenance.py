@@ -54,7 +54,8 @@ def flatten(value, prefix: str = "") -> dict[str, object]:
 def config_diff(run_config: dict, profile_config: dict) -> pd.DataFrame:
     """Keys whose value in this run differs from the profile's file (or exists only in one).
     Empty defaults that the schema fills in (`pip_args: []`) are not changes."""
-    run, base = flatten(run_config), flatten(profile_config)
+    run = flatten({k: v for k, v in run_config.items() if not k.startswith("_")})
+    base = flatten(profile_config)
 
     def same(k: str) -> bool:
         a, b = run.get(k), base.get(k)

@@ -12,5 +12,15 @@ def pip_args(wildcards):
     )
 
 
+def chat_template_file(wildcards):
+    """A body's configured chat template (bodies.NAME.chat_template), as an input."""
+    return config["bodies"][wildcards.body].get("chat_template") or []
+
+
+def chat_template_args(wildcards):
+    template = config["bodies"][wildcards.body].get("chat_template")
+    return f"--chat-template {shlex.quote(template)}" if template else ""
+
+
 def bodies_from(source):
     return names_regex(STUDY.bodies_from(source))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 def drafter_problems(drafter_config: dict, body_config: dict) -> list[str]:
     """Why a speculators drafter cannot serve this body (empty list: it can).
@@ -33,3 +36,12 @@ def drafter_problems(drafter_config: dict, body_config: dict) -> list[str]:
     if n_layers and any(i >= n_layers for i in aux):
         problems.append(f"drafter taps layers {aux}, the body has {n_layers}")
     return problems
+
+
+def drafter_body_problems(drafter: str, drafter_dir: Path, body: str, body_dir: Path) -> list[str]:
+    """A drafter whose vocabulary, hidden size, layers or verifier architecture do not fit the
+    body it is benched on."""
+    drafter_config = json.loads((Path(drafter_dir) / "config.json").read_text())
+    body_config = json.loads((Path(body_dir) / "config.json").read_text())
+    return [f"drafter '{drafter}' on body '{body}': {problem}; change drafters.{drafter} or the"
+            " series in bench.series" for problem in drafter_problems(drafter_config, body_config)]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from pathlib import Path
 
 from lib import atomic_io
-from lib import body_checks
+from lib import body_contract
 
 log = logging.getLogger("hub_download")
 
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--revision", default=None)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--weights-only", action="store_true", help="a drafter: no tokenizer needed")
+    p.add_argument("--chat-template", type=Path, default=None,
+                   help="a body without one: install this Jinja file as chat_template.jinja")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from huggingface_hub import snapshot_download
@@ -35,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
             if not (staged / "config.json").is_file() or not any(staged.glob("*.safetensors")):
                 sys.exit(f"{a.repo} has no config.json + safetensors weights")
         else:
-            body_checks.assert_loadable_checkpoint(staged)
+            if a.chat_template:
+                shutil.copyfile(a.chat_template, staged / "chat_template.jinja")
+            body_contract.require(a.out.name, staged, a.chat_template)
         atomic_io.publish_dir(staged, a.out)
     log.info("wrote %s from %s", a.out, a.repo)
 

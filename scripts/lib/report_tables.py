@@ -78,13 +78,26 @@ def quantization_table(reports: list[Path], out: Path) -> None:
     render("FP8 quantisation check", pd.DataFrame(rows), notes, out)
 
 
-def body_shift_table(reports: list[Path], out: Path) -> None:
+def refuses_almost_nothing(rate: float, floor: float) -> str | None:
+    """The warning for a vanilla body whose refusal rate is below the floor, or None."""
+    if rate >= floor:
+        return None
+    return (f"This body refuses almost nothing: the vanilla body refused {100 * rate:.0f} % of"
+            f" the held-out harmful prompts (floor {100 * floor:.0f} %,"
+            " body_checks.refusal_floor), so removing its refusal direction tests nothing about"
+            " abliteration; the KL column is the only measure of the shift.")
+
+
+def body_shift_table(reports: list[Path], out: Path, refusal_floor: float) -> None:
     rows = []
     for path in reports:
         r = json.loads(Path(path).read_text())
         rows.append({k: r[k] for k in ("strength", "direction_layer", "kl_mean",
                                        "refusal_rate_before", "refusal_rate_after",
                                        "n_eval_prompts")} | {"body": Path(path).stem})
+    notes = ["KL: mean over held-out prompts of KL(vanilla || abliterated) of the first-token"
+             " distribution."]
+    warning = rows and refuses_almost_nothing(min(r["refusal_rate_before"] for r in rows),
+                                              refusal_floor)
     render("Body shift from abliteration", pd.DataFrame(rows),
-           ["KL: mean over held-out prompts of KL(vanilla || abliterated) of the first-token"
-            " distribution."], out)
+           ([warning] if warning else []) + notes, out)

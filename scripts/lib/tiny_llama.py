@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lib import atomic_io
 from lib import body_checks
+from lib import body_contract
 
 log = logging.getLogger("make_tiny_body")
 
@@ -62,7 +63,7 @@ def publish_checked_body(model, tokenizer, out: Path, prompts: Path, source: dic
         tokenizer.save_pretrained(staged)
         if save_extra:
             save_extra(staged)
-        body_checks.assert_loadable_checkpoint(staged)
+        body_contract.require(out.name, staged)
         lines = body_checks.read_prompt_lines(prompts)
         samples = body_checks.greedy_samples(model, tokenizer, lines, max_new_tokens=8)
         for s in samples:

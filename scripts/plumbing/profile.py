@@ -126,6 +126,24 @@ class Profile:
                 return drafter
         return ""
 
+    def body_needs(self, body: str) -> dict[str, list[str]]:
+        """What the pinned vLLM must do with `body`: drafting method -> who asks it (the
+        drafters of the series that bench it at some n > 0; vLLM's hidden-state extraction,
+        which taps the EAGLE-3 layers, for a body whose data trains a drafter)."""
+        bench = self.config["bench"]
+        needs: dict[str, list[str]] = {}
+        for series in bench["series"]:
+            ns = series.get("num_speculative_tokens") or bench["num_speculative_tokens"]
+            if series["body"] == body and any(n > 0 for n in ns):
+                method = self.config["drafters"][series["drafter"]]["method"]
+                needs.setdefault(method, []).append(f"drafter '{series['drafter']}'"
+                                                    " (bench.series)")
+        engine = self.config["drafter_training"]["hidden_states"]["engine"]
+        if engine == "vllm" and body in self.training_bodies():
+            needs.setdefault("eagle3", []).append(
+                "vLLM's hidden-state extraction (drafter_training.hidden_states.engine)")
+        return needs
+
     def serving_check_enabled(self) -> bool:
         """The serving check runs when the config asks for it and a drafter is trained here."""
         return bool(self.config.get("serving_check")) and bool(self.trained_drafters())

@@ -10,16 +10,6 @@ import pytest
 from helpers.workflow import ROOT, env_python
 
 
-class ChatMLTokenizer:
-    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
-        return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-
-
-class DroppingTokenizer:
-    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
-        return "<|im_start|>user\n<|im_end|>\n"
-
-
 HIDDEN_STATE_CHECK = r"""
 import json, sys
 from pathlib import Path

@@ -14,21 +14,6 @@ from pathlib import Path
 import train_drafter
 from helpers.workflow import ROOT, env_python
 
-# A RichHandler record as `speculators train` logs it: wrapped under the message column, the
-# time omitted when unchanged, the source file on the first line.
-RICH_LOG = """\
-[08:58:57] INFO     train/loss_0=2.454, train/full_acc_0=0.382,   trainer.py:595
-                    train/cond_acc_0=0.382, train/loss=7.1,
-                    epoch=0, lr/Muon=0.010, global_step=33
-Writing model shards: 100%|##########| 1/1
-           INFO     train/loss_0=2.3, train/full_acc_0=0.401,     trainer.py:595
-                    epoch=0, global_step=34
-[08:58:59] INFO     val/loss_0_epoch=2.903,                       trainer.py:679
-                    val/full_acc_0_epoch=0.326, val/loss_epoch=9.275,
-                    epoch=0
-           INFO     Validation epoch 1/1 completed                trainer.py:764
-"""
-
 
 def training_argv(smoke_run: Path, work: Path, out: Path) -> list[str]:
     data = smoke_run / "drafter_data" / "vanilla"
