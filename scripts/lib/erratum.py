@@ -21,6 +21,9 @@ from lib.fidelity import fidelity_status
 RECOMPUTE_TOLERANCE = 0.01  # published ratios are given to two decimals
 A0_FLOOR = 0.2  # a_0 below this: "drafter too weak to judge" (the miniature's ~0.17 is)
 SEEDS_TEMPERATURE = 0.7  # every published bench number was measured at T = 0.7
+# Cell columns that hold a fraction where the ledger quotes a percentage (bench_cell writes
+# vLLM's acceptance rates as fractions).
+PERCENT_QUANTITIES = {"a0", "acceptance_rate"}
 
 
 def measured(cells: pd.DataFrame, quant: dict[str, dict], measures: dict):
@@ -48,7 +51,7 @@ def measured(cells: pd.DataFrame, quant: dict[str, dict], measures: dict):
         part = sel[sel["n"] == n]
         if part.empty or q not in part.columns:
             return None
-        scale = 100 if q == "a0" else 1
+        scale = 100 if q in PERCENT_QUANTITIES else 1
         values.append(round(float(scale * part[q].mean()), 2))
     return values if isinstance(measures["n"], list) else values[0]
 

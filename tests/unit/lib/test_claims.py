@@ -51,11 +51,25 @@ def test_the_report_rule_draws_only_ledger_references():
     assert "reference_claims=[" in rules and "drawable_value(claims, cid)" in plot
 
 
-def cells(a, n=4, body="abliterated", drafter="vanilla", ok=True):
+def cells(a, n=4, body="abliterated", drafter="vanilla", ok=True, acceptance_rate=0.40):
+    """One bench row as aggregate_cells writes it: rates as fractions, as bench_cell stores
+    vLLM's."""
     row = {"body": body, "drafter": drafter, "n": n, "rep": 1, "fidelity_ok": ok, "temperature": 0.7,
-           "tok_s_aggregate": 50.0, "tok_s_per_prompt": 52.0, "acceptance_rate": 40.0}
+           "tok_s_aggregate": 50.0, "tok_s_per_prompt": 52.0, "acceptance_rate": acceptance_rate}
     row |= {f"a{k}": v for k, v in enumerate(a)}
     return pd.DataFrame([row])
+
+
+def test_token_level_acceptance_fed_its_own_values_as_fractions_is_reproduced(claims):
+    """Part 28's token-level acceptance (57/46/39 % at n = 2/3/4) against cells that hold those
+    very rates as the fractions bench_cell writes: the erratum must put both in one unit (it
+    once scaled only a0, and called the claim contradicted)."""
+    rows = pd.concat([cells([0.7] * n, n=n, acceptance_rate=rate)
+                      for n, rate in ((2, 0.57), (3, 0.46), (4, 0.39))])
+    table = erratum_table(claims, rows, {}, "gb10").set_index("claim")
+    row = table.loc["p28-abliterated-mtp-token-acceptance"]
+    assert row["this run"] == [57.0, 46.0, 39.0]
+    assert row["verdict"].startswith("reproduced")
 
 
 def claim(claims, cid):
