@@ -84,7 +84,7 @@ def body_contract_problems():
         folder = known_folder("bodies", name)
         if folder is None and body["source"] == "abliterate":
             source = known_folder("bodies", body["from"])
-            if source is not None and source.is_dir() and capabilities:
+            if source is not None and (source / "config.json").is_file() and capabilities:
                 cfg = json.loads((source / "config.json").read_text())
                 problems += body_contract.serving_problems(
                     name, cfg, STUDY.body_needs(name), capabilities, env
@@ -113,6 +113,7 @@ def body_contract_problems():
         if (
             body_folder
             and drafter_folder
+            and (body_folder / "config.json").is_file()
             and (drafter_folder / "config.json").is_file()
         ):
             problems += drafter_checks.drafter_body_problems(

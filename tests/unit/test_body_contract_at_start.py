@@ -65,3 +65,14 @@ def test_a_drafter_for_another_vocabulary_is_refused_at_dry_run(tmp_path):
     assert code != 0
     assert ("drafter 'mine' on body 'vanilla': drafter maps into a 49152-token vocabulary, the"
             " body has 512") in out
+
+
+def test_a_folder_that_is_no_checkpoint_is_named_not_a_traceback(tmp_path):
+    """The abliterated body made from it and the drafters benched on it are not read: the one
+    sentence is about the folder."""
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    code, out = dry_run(profile_with_local_vanilla(tmp_path, folder))
+    assert code != 0
+    assert "body 'vanilla' at" in out and "is not a loadable checkpoint (no config.json" in out
+    assert "Traceback" not in out and "JSONDecodeError" not in out
