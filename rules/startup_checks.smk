@@ -84,7 +84,11 @@ def body_contract_problems():
         folder = known_folder("bodies", name)
         if folder is None and body["source"] == "abliterate":
             source = known_folder("bodies", body["from"])
-            if source is not None and (source / "config.json").is_file() and capabilities:
+            if (
+                source is not None
+                and (source / "config.json").is_file()
+                and capabilities
+            ):
                 cfg = json.loads((source / "config.json").read_text())
                 problems += body_contract.serving_problems(
                     name, cfg, STUDY.body_needs(name), capabilities, env
