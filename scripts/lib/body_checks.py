@@ -28,14 +28,6 @@ def missing_checkpoint_files(model_dir: Path) -> list[str]:
     return missing
 
 
-def assert_loadable_checkpoint(model_dir: Path) -> None:
-    if not model_dir.is_dir():
-        raise FileNotFoundError(f"model directory {model_dir} does not exist")
-    missing = missing_checkpoint_files(model_dir)
-    if missing:
-        raise FileNotFoundError(f"{model_dir} is not an HF checkpoint: missing {', '.join(missing)}")
-
-
 def has_chat_template(model_dir: Path) -> bool:
     if (model_dir / "chat_template.jinja").is_file():
         return True

@@ -110,11 +110,12 @@ def require(name: str, model_dir: Path, chat_template: str | None = None,
     """Inside the job that makes a body: refuse (exit, so nothing is published) a body that
     breaks the contract: not loadable, no chat template, or (when the workflow passed what the
     series need, NEEDS_ENV) an architecture the pinned vLLM cannot serve as asked."""
-    problems = checkpoint_problems(name, Path(model_dir), chat_template)
     wanted = needs_from_environment(environ)
-    if not problems and wanted and wanted.get("capabilities"):
-        config = json.loads((Path(model_dir) / "config.json").read_text())
-        problems = serving_problems(name, config, wanted["needs"].get(name, {}),
-                                    read_capabilities(wanted["capabilities"]), wanted["env"])
+    if wanted and wanted.get("capabilities"):
+        problems = body_problems(name, model_dir, wanted["needs"].get(name, {}),
+                                 read_capabilities(wanted["capabilities"]), wanted["env"],
+                                 chat_template)
+    else:
+        problems = checkpoint_problems(name, Path(model_dir), chat_template)
     if problems:
         raise SystemExit("body contract: " + "\n".join(problems))
