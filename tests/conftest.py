@@ -60,6 +60,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "workflow: runs the smoke workflow or a tool environment (the slow tier)"
     )
+    config.addinivalue_line(
+        "markers", "slurm: submits the smoke profile to a one-node SLURM (needs slurm-wlm, munge)"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -68,3 +71,5 @@ def pytest_collection_modifyitems(config, items):
         if (WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or workflow_dir in Path(item.fspath).parents):
             item.add_marker(pytest.mark.workflow)
+    # The cluster test runs last: it reuses the smoke run and takes minutes of its own.
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)

@@ -21,22 +21,25 @@ ENVS = ROOT / "results" / "envs"
 
 
 def snakemake(
-    *args: str, check: bool = True, timeout: int = 3600, cwd: Path = ROOT
+    *args: str, check: bool = True, timeout: int = 3600, cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the workflow's Snakemake (the one installed beside this Python) in `cwd`, by default
     the repo root; a test that edits the workflow runs it in a copy (`smoke_copy`)."""
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
     proc = subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env=env if env is not None else os.environ.copy(),
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
 
 
-def dry_run_jobs(*args: str, cwd: Path = ROOT) -> dict[str, int]:
+def dry_run_jobs(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+                 ) -> dict[str, int]:
     """Rule name -> job count of a dry run (from Snakemake's job-stats table)."""
-    out = snakemake("-n", "--quiet", "rules", *args, cwd=cwd).stdout
+    out = snakemake("-n", "--quiet", "rules", *args, cwd=cwd, env=env).stdout
     jobs: dict[str, int] = {}
     for line in out.splitlines():
         parts = line.split()
