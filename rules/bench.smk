@@ -170,6 +170,8 @@ rule bench_intervals:
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        margins=config["bench"]["equivalence_margins"],
     script:
         "../scripts/bench_intervals.py"
 

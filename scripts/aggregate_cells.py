@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lib import atomic_io
 from lib.cell_table import load_cells, load_prompts, missing_cells
-from lib.fidelity import greedy_agreement, greedy_gate, judge_fidelity
+from lib.fidelity import describe_failure, greedy_agreement, greedy_gate, judge_fidelity
 
 
 def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
@@ -32,11 +32,8 @@ def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
     broken = table[~table["counters_ok"]]
     with open(snakemake.log[0], "w") as fh:
         fh.write(table.to_string() + "\n")
-        for _, row in bad.iterrows():
-            fh.write(f"FIDELITY FAIL: {row.body}/{row.drafter}/n{row.n}/T{row.temperature:g}/"
-                     f"rep{row.rep}: delta {row.delta_logprob:+.3f} nats (threshold"
-                     f" {row.fidelity_threshold:.3f}), greedy_prefix"
-                     f" {getattr(row, 'greedy_prefix', float('nan')):.3f}\n")
+        for row in bad.itertuples():
+            fh.write(f"FIDELITY FAIL: {describe_failure(row)}\n")
         for _, row in broken.iterrows():
             fh.write(f"COUNTER FAIL: {row.body}/{row.drafter}/n{row.n}/T{row.temperature:g}/"
                      f"rep{row.rep}: {row.counter_problems}\n")

@@ -175,6 +175,15 @@ def counter_problems(counts: dict, n: int) -> list[str]:
         problems.append(f"{len(per_pos)} positions counted, n = {n}")
     if counts["draft_tokens"] > n * counts["drafts"]:
         problems.append(f"{counts['draft_tokens']} draft tokens for {counts['drafts']} drafts at n={n}")
+    if "output_tokens" in counts:
+        # One request: the prefill step emits one token, each verification step one plus the
+        # drafts it accepted; a stop token or the length limit may cut the last step's accepted
+        # tokens short, by at most n. So 0 <= 1 + drafts + accepted - output tokens <= n.
+        excess = 1 + counts["drafts"] + counts["accepted_tokens"] - counts["output_tokens"]
+        if not 0 <= excess <= n:
+            problems.append(f"{counts['output_tokens']} output tokens from {counts['drafts']} "
+                            f"drafts and {counts['accepted_tokens']} accepted: 1 + drafts + "
+                            f"accepted exceeds them by {excess}, not 0..{n}")
     return problems
 
 

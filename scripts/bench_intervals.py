@@ -15,7 +15,7 @@ def main(sm) -> None:
     labels = fidelity_by_series(data)
     intervals = series_intervals(data).merge(labels, on=SERIES, how="left")
     atomic_io.write_text_atomically(Path(sm.output.intervals), intervals.to_csv(index=False))
-    pairs = comparisons(data)
+    pairs = comparisons(data, margins=dict(sm.params.margins))
     unjudged = {series_label(r.body, r.drafter, r.n) for r in labels.itertuples()
                 if r.fidelity != "ok"}
     if len(pairs):

@@ -6,7 +6,13 @@ prompt: a cluster bootstrap draws prompts with replacement and keeps each prompt
 together (the repeats are the second level, inside the cluster). Two series that ran the same
 prompts with the same seeds are compared paired: one draw of prompts serves both, and the
 interval is that of the difference (or, for throughput, the ratio). A comparison is "separated"
-when its 95 % interval excludes 0 (ratio: 1), otherwise "not separated at 95 %".
+when its 95 % interval excludes 0 (ratio: 1), otherwise "not separated at 95 %". Apart from that,
+it is "equivalent within +-m" when the whole interval lies inside a margin m declared in the
+config (`bench.equivalence_margins`, per statistic): two one-sided tests at 2.5 % each, so "not
+separated" (no difference seen) and "equivalent" (any difference is smaller than m) are
+different findings. The family: each comparison is judged at 95 % on its own, without a
+family-wise correction; the report states how many there are, and so how many "separated" to
+expect by chance alone.
 
 The interval is Hesterberg's expanded percentile interval (T. Hesterberg, "What teachers should
 know about the bootstrap", The American Statistician 69(4), 2015): a plain percentile
@@ -116,13 +122,38 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, 
             for s in pa if s in pb}
 
 
+def margin_of(statistic: str, margins: dict[str, float]) -> float:
+    """The declared margin of a comparison's statistic (a_k share one), NaN when none is."""
+    if statistic.startswith("speedup"):
+        return margins.get("speedup", float("nan"))
+    if statistic == "acceptance_length":
+        return margins.get("acceptance_length", float("nan"))
+    if statistic[0] == "a" and statistic[1:].isdigit():
+        return margins.get("acceptance", float("nan"))
+    return float("nan")
+
+
+def equivalence(lo: float, hi: float, margin: float, ratio: bool) -> str:
+    """Whether the interval lies inside the margin: +-m for a difference, [1/(1+m), 1+m] for a
+    ratio."""
+    if np.isnan(margin):
+        return "no margin declared"
+    if np.isnan(lo) or np.isnan(hi):
+        return "undefined"
+    low, high = (1 / (1 + margin), 1 + margin) if ratio else (-margin, margin)
+    inside = low <= lo and hi <= high
+    word = f"within x{1 + margin:g}" if ratio else f"within +-{margin:g}"
+    return f"equivalent {word}" if inside else f"not shown equivalent {word}"
+
+
 def verdict(lo: float, hi: float, null: float) -> str:
     if np.isnan(lo) or np.isnan(hi):
         return "not separated at 95 % (undefined)"
     return "separated" if (lo > null or hi < null) else "not separated at 95 %"
 
 
-def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
+def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
+                margins: dict[str, float] | None = None) -> pd.DataFrame:
     """Paired comparisons: (1) series with the same n and temperature that differ in exactly
     one of body and drafter (acceptance: difference); (2) every speculative series against
     its body's no-speculation cell at the same temperature (throughput: ratio)."""
@@ -139,7 +170,10 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> p
             rows.append({"temperature": t_a, "statistic": stat, "kind": "difference",
                          "a": series_label(body_a, dr_a, n_a),
                          "b": series_label(body_b, dr_b, n_b), "estimate": est, "lo": lo,
-                         "hi": hi, "prompts": shared, "verdict": verdict(lo, hi, 0.0)})
+                         "hi": hi, "prompts": shared, "verdict": verdict(lo, hi, 0.0),
+                         "margin": margin_of(stat, margins or {}),
+                         "equivalence": equivalence(lo, hi, margin_of(stat, margins or {}),
+                                                    ratio=False)})
     for (body, drafter, n, t), a in sorted(groups.items()):
         base = groups.get((body, "none", 0, t))
         if n == 0 or base is None:
@@ -148,7 +182,10 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> p
         rows.append({"temperature": t, "statistic": "speedup (tok/s ratio)", "kind": "ratio",
                      "a": series_label(body, drafter, n), "b": series_label(body, "none", 0),
                      "estimate": est, "lo": lo, "hi": hi, "prompts": shared,
-                     "verdict": verdict(lo, hi, 1.0)})
+                     "verdict": verdict(lo, hi, 1.0),
+                     "margin": margin_of("speedup", margins or {}),
+                     "equivalence": equivalence(lo, hi, margin_of("speedup", margins or {}),
+                                                ratio=True)})
     return pd.DataFrame(rows)
 
 

@@ -4,11 +4,14 @@ erratum read the verdict).
 
 Speculative decoding (with correct rejection sampling) leaves the output distribution
 unchanged, so the mean target log-prob of the sampled tokens must match that of the same body
-served without speculation at the same temperature. The threshold comes from the data: FIDELITY_Z
-standard errors of the difference (each mean's standard error over its prompts, the n=0
-repeats pooled), capped by the config's `max_delta_logprob` when there are too few prompts for
-the standard error to mean much. A cell beyond it is marked fidelity "FAIL" (fidelity_ok=False);
-the report refuses to plot it and the `fidelity_gate` rule fails the run naming it.
+served without speculation at the same temperature. The unit judged is a series (body, drafter,
+n, T), its repeats pooled. The threshold comes from the data: FIDELITY_Z standard errors of the
+difference, paired by prompt (both means are over the same prompts, so a prompt's own
+difficulty cancels) with the repeats of a prompt pooled into one unit (paired_standard_error),
+capped by the config's `max_delta_logprob` when there are too few prompts for the standard
+error to mean much. A series beyond it has each of its repeats marked fidelity "FAIL"
+(fidelity_ok=False); the report refuses to plot it and the `fidelity_gate` rule fails the run
+naming it.
 At T = 0 the greedy tokens are also compared with the n=0 cell's of the same repeat, prompt by
 prompt (greedy_match: the share of prompts with identical tokens; greedy_prefix: the mean share
 of tokens before the first difference); a speculative cell fails too when greedy_prefix is below
@@ -23,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 # Standard errors of the mean log-prob difference a correct sampler may show: at 4 the chance
-# of failing a correct cell is ~6e-5 (normal approximation). On the H100 gpu profile (40 prompts
-# x 128 tokens) this put the thresholds at 0.13-0.28 nats, against the fixed 0.5 before.
+# of failing a correct series is ~6e-5 (normal approximation). On the committed GPU study (40
+# prompts x 128 tokens x 3 repeats) the paired series rule puts the T = 0.7 thresholds at
+# 0.095-0.136 nats (docs/methods.md, "Output fidelity").
 FIDELITY_Z = 4.0
 
 def fidelity_status(cells: pd.DataFrame) -> pd.Series:
@@ -62,51 +66,73 @@ def greedy_agreement(prompts: pd.DataFrame) -> pd.DataFrame:
                                        "greedy_match", "greedy_prefix"])
 
 
-def ratio_standard_error(sums: np.ndarray, tokens: np.ndarray) -> float:
-    """Standard error of sum(sums) / sum(tokens) over independent units (the linearisation a
-    ratio estimator's cluster bootstrap approximates); NaN with fewer than two units."""
-    n = len(sums)
-    if n < 2 or tokens.sum() <= 0:
+def paired_standard_error(cell: pd.DataFrame, reference: pd.DataFrame) -> float:
+    """Standard error of the difference of two mean log-probs (sum of sum_logprob over sum of
+    output_tokens) measured on the same prompts: the cell's rows against the reference's, the
+    reference's repeats of one prompt pooled into one unit (they share the prompt, so they are
+    not independent). The linearisation of a difference of ratio estimators over prompt units:
+    each prompt's residual is its cell part minus its reference part, so whatever a prompt adds
+    to both (an easy or a hard prompt) cancels. NaN with fewer than two shared prompts."""
+    mine = cell.groupby("prompt_index")[["sum_logprob", "output_tokens"]].sum()
+    ref = reference.groupby("prompt_index")[["sum_logprob", "output_tokens"]].sum()
+    shared = mine.index.intersection(ref.index)
+    if len(shared) < 2:
         return float("nan")
-    resid = sums - sums.sum() / tokens.sum() * tokens
-    return float(np.sqrt(n / (n - 1) * (resid ** 2).sum()) / tokens.sum())
+    a, b = mine.loc[shared].to_numpy(float), ref.loc[shared].to_numpy(float)
+    ta, tb = a[:, 1].sum(), b[:, 1].sum()
+    if ta <= 0 or tb <= 0:
+        return float("nan")
+    resid = (a[:, 0] - a[:, 0].sum() / ta * a[:, 1]) / ta - (
+        b[:, 0] - b[:, 0].sum() / tb * b[:, 1]) / tb
+    n = len(shared)
+    return float(np.sqrt(n / (n - 1) * (resid ** 2).sum()))
 
 
-def fidelity_thresholds(df: pd.DataFrame, prompts: pd.DataFrame | None,
-                        max_delta_logprob: float) -> list[float]:
-    """Per row: min(cap, FIDELITY_Z x standard error of its delta), or the cap without
-    per-prompt log-probs."""
+def series_fidelity(df: pd.DataFrame, prompts: pd.DataFrame | None,
+                    max_delta_logprob: float) -> pd.DataFrame:
+    """Per series (body, drafter, n, T): its delta (all repeats pooled, over the prompts it
+    shares with the body's n=0 repeats at T) and its threshold, min(cap, FIDELITY_Z x the paired
+    standard error); the cap alone, and the rows' own deltas averaged, without per-prompt
+    log-probs. The series is the unit judged: its repeats are the same prompts served again,
+    evidence about one sampler, and pooling them is what gives the gate the power to see a
+    cell served at the wrong temperature (tests/unit/lib/test_fidelity.py)."""
+    keys = ["body", "drafter", "n", "temperature"]
+    out = df.groupby(keys)["delta_logprob"].mean().rename("series_delta_logprob").reset_index()
+    out["fidelity_threshold"] = max_delta_logprob
     if prompts is None or prompts.empty or "sum_logprob" not in prompts:
-        return [max_delta_logprob] * len(df)
+        return out
     unit = prompts.dropna(subset=["sum_logprob"])
-
-    def mean_logprob_se(rows: pd.DataFrame, keys: list[str]) -> dict:
-        return {k: ratio_standard_error(g["sum_logprob"].to_numpy(float),
-                                        g["output_tokens"].to_numpy(float))
-                for k, g in rows.groupby(keys)}
-
-    ref = mean_logprob_se(unit[unit["n"] == 0], ["body", "temperature"])
-    own = mean_logprob_se(unit, ["body", "drafter", "n", "temperature", "rep"])
-    out = []
-    for row in df.itertuples():
-        se = np.hypot(own.get((row.body, row.drafter, row.n, row.temperature, row.rep),
-                              np.nan), ref.get((row.body, row.temperature), np.nan))
-        out.append(float(min(max_delta_logprob, FIDELITY_Z * se)) if np.isfinite(se)
-                   else max_delta_logprob)
+    series = dict(list(unit.groupby(keys)))
+    references = dict(list(unit[unit["n"] == 0].groupby(["body", "temperature"])))
+    for i, row in out.iterrows():
+        cell = series.get((row.body, row.drafter, row.n, row.temperature))
+        ref = references.get((row.body, row.temperature))
+        if cell is None or ref is None:
+            continue
+        shared = set(cell["prompt_index"]) & set(ref["prompt_index"])
+        cell, ref = (x[x["prompt_index"].isin(shared)] for x in (cell, ref))
+        se = paired_standard_error(cell, ref)
+        if not np.isfinite(se):
+            continue
+        out.loc[i, "series_delta_logprob"] = (
+            cell["sum_logprob"].sum() / cell["output_tokens"].sum()
+            - ref["sum_logprob"].sum() / ref["output_tokens"].sum())
+        out.loc[i, "fidelity_threshold"] = min(max_delta_logprob, FIDELITY_Z * se)
     return out
 
 
 def judge_fidelity(df: pd.DataFrame, max_delta_logprob: float,
                    prompts: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Add reference_logprob (mean of the body's n=0 repeats at that T), delta, the threshold
-    and the verdict."""
+    """Add reference_logprob (mean of the body's n=0 repeats at that T), each row's delta, its
+    series' pooled delta and threshold, and the verdict (the series', on each of its rows)."""
     df = df.copy()
     baseline = df[df["n"] == 0].groupby(["body", "temperature"])["mean_logprob"].mean()
     keys = list(zip(df["body"], df["temperature"]))
     df["reference_logprob"] = [baseline.get(k, float("nan")) for k in keys]
     df["delta_logprob"] = df["mean_logprob"] - df["reference_logprob"]
-    df["fidelity_threshold"] = fidelity_thresholds(df, prompts, max_delta_logprob)
-    df["fidelity_ok"] = df["delta_logprob"].abs() <= df["fidelity_threshold"]
+    df = df.merge(series_fidelity(df, prompts, max_delta_logprob),
+                  on=["body", "drafter", "n", "temperature"], how="left")
+    df["fidelity_ok"] = df["series_delta_logprob"].abs() <= df["fidelity_threshold"]
     df["fidelity"] = [
         "not judged: no n=0 cell of this body" if pd.isna(ref)
         else ("ok" if ok else "FAIL")
@@ -131,10 +157,17 @@ def greedy_gate(table: pd.DataFrame, min_greedy_prefix: float) -> pd.DataFrame:
 
 def failing_rows(cells: pd.DataFrame) -> list[str]:
     bad = cells[fidelity_status(cells) == "FAIL"]
-    return [f"{r.body}/{r.drafter}/n{r.n}/T{r.temperature:g}/rep{r.rep}: delta"
-            f" {r.delta_logprob:+.3f} nats (threshold {getattr(r, 'fidelity_threshold', float('nan')):.3f}),"
-            f" greedy_prefix {getattr(r, 'greedy_prefix', float('nan')):.3f}"
-            for r in bad.itertuples()]
+    return [describe_failure(r) for r in bad.itertuples()]
+
+
+def describe_failure(r) -> str:
+    """One failing row: its own delta, its series' pooled delta against the threshold (what
+    was judged) and, at T = 0, its greedy prefix."""
+    series = getattr(r, "series_delta_logprob", r.delta_logprob)
+    return (f"{r.body}/{r.drafter}/n{r.n}/T{r.temperature:g}/rep{r.rep}: delta"
+            f" {r.delta_logprob:+.3f} nats, series {series:+.3f}"
+            f" (threshold {getattr(r, 'fidelity_threshold', float('nan')):.3f}),"
+            f" greedy_prefix {getattr(r, 'greedy_prefix', float('nan')):.3f}")
 
 
 def fidelity_by_series(prompts: pd.DataFrame) -> pd.DataFrame:

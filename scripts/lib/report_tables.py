@@ -49,9 +49,17 @@ def intervals_table(csv: Path, out: Path) -> None:
 
 def comparisons_table(csv: Path, out: Path) -> None:
     table = pd.read_csv(csv)
-    render("Paired comparisons (same prompts, same seeds)", table,
-           ["difference: a minus b; ratio: a over b (throughput). 'separated': the 95 %"
-            " interval excludes 0 (ratio: 1); otherwise not separated at 95 %."], out)
+    notes = ["difference: a minus b; ratio: a over b (throughput). 'separated': the 95 %"
+             " interval excludes 0 (ratio: 1); otherwise not separated at 95 %, which says no"
+             " difference was seen, not that there is none."]
+    if "equivalence" in table:
+        notes.append("'equivalent within +-m' (ratio: within xm): the whole 95 % interval lies"
+                     " inside the margin declared in the config (bench.equivalence_margins,"
+                     " column 'margin'), i.e. any difference is smaller than m.")
+    notes.append(f"{len(table)} comparisons, each judged at 95 % on its own with no family-wise"
+                 f" correction: about {0.05 * len(table):.1f} would read 'separated' by chance"
+                 " if no series differed.")
+    render("Paired comparisons (same prompts, same seeds)", table, notes, out)
 
 
 def serving_vs_training_table(csv: Path, out: Path) -> None:

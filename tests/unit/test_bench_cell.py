@@ -1,5 +1,6 @@
 """Pure parts of a bench cell: drafter/body compatibility, per-prompt throughput, records."""
 
+import json
 
 import pytest
 from bench_cell import (
@@ -12,6 +13,8 @@ from bench_cell import (
     spec_counters,
 )
 from lib.drafter_checks import drafter_problems
+
+from helpers.workflow import ROOT
 
 BODY = {
     "architectures": ["LlamaForCausalLM"], "hidden_size": 576, "num_hidden_layers": 30,
@@ -173,6 +176,30 @@ def test_counter_checks_catch_inconsistent_counts():
     assert counter_problems({"drafts": 3, "draft_tokens": 3, "accepted_tokens": 0,
                              "accepted_per_position": []}, n=0) == [
         "drafts counted without speculation"]
+
+
+def test_counter_identity_of_one_request():
+    """Output tokens = 1 + drafts + accepted, less what a stop token or the length limit cut
+    from the last step (at most n)."""
+    request = {"drafts": 5, "draft_tokens": 20, "accepted_tokens": 8,
+               "accepted_per_position": [4, 3, 1, 0]}
+    for output_tokens in (14, 12, 10):
+        assert counter_problems(request | {"output_tokens": output_tokens}, n=4) == []
+    assert "exceeds them by -1" in counter_problems(request | {"output_tokens": 15}, n=4)[0]
+    assert "exceeds them by 5" in counter_problems(request | {"output_tokens": 9}, n=4)[0]
+
+
+def test_counter_identity_holds_in_every_committed_cell():
+    """The identity on real servers: every per-prompt row of the committed GPU runs' cells."""
+    rows = 0
+    for path in (ROOT / "reports" / "runs").rglob("*.json"):
+        record = json.loads(path.read_text())
+        if not isinstance(record, dict) or not record.get("cell", {}).get("n"):
+            continue
+        for prompt in record.get("per_prompt", []):
+            assert counter_problems(prompt, record["cell"]["n"]) == [], (path, prompt)
+            rows += 1
+    assert rows >= 1000, rows
 
 
 def test_pass_totals_add_up_prompts():

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from lib.fidelity import common_prefix_share, greedy_agreement
 from lib.bench_stats import (
-    N_BOOT, comparisons, draws, expanded_tail, interval, series_intervals, valid_prompts,
+    N_BOOT, comparisons, draws, equivalence, expanded_tail, interval, series_intervals,
+    valid_prompts,
 )
 
 
@@ -50,6 +51,28 @@ def test_paired_comparison_separates_a_real_gap_and_not_noise():
     assert a0[("van drafter on abl n=2", "van drafter on van n=2")] == "not separated at 95 %"
     # a pair differing in both body and drafter is not compared
     assert ("ft drafter on abl n=2", "van drafter on van n=2") not in a0.index
+
+
+def test_not_separated_and_equivalent_are_different_findings():
+    """Equal series on many prompts: not separated and equivalent within 5 points. Equal
+    series on three prompts: not separated either, but the interval is too wide to call them
+    equivalent."""
+    margins = {"acceptance": 0.05, "acceptance_length": 0.2, "speedup": 0.1}
+    same = {("abl", "van", 2): [0.5, 0.5], ("van", "van", 2): [0.5, 0.5]}
+    for n_prompts, word in ((400, "equivalent within +-0.05"),
+                            (3, "not shown equivalent within +-0.05")):
+        comp = comparisons(prompts_table(same, n_prompts=n_prompts), n_boot=500,
+                           margins=margins).set_index("statistic")
+        assert comp.loc["a0", "verdict"] == "not separated at 95 %", n_prompts
+        assert comp.loc["a0", "equivalence"] == word, comp.loc["a0", ["lo", "hi"]]
+        assert comp.loc["a0", "margin"] == 0.05
+
+
+def test_equivalence_of_a_ratio_is_symmetric_on_the_log_scale():
+    assert equivalence(0.95, 1.05, 0.1, ratio=True) == "equivalent within x1.1"
+    assert equivalence(0.90, 1.05, 0.1, ratio=True) == "not shown equivalent within x1.1"
+    assert equivalence(-0.01, 0.2, 0.1, ratio=False) == "not shown equivalent within +-0.1"
+    assert equivalence(-0.01, 0.02, float("nan"), ratio=False) == "no margin declared"
 
 
 def test_speedup_is_a_paired_ratio_against_the_bodys_baseline():
