@@ -1,7 +1,8 @@
 """Intervals over prompts, and paired comparisons, of the bench's per-prompt counters.
 
-Every rate is a ratio of summed counts (a_k = accepted at position k / drafts; acceptance
-length = 1 + accepted / drafts; tok/s = tokens / latency), so the unit of resampling is the
+Every rate is a ratio of summed counts (a_k = accepted at position k / drafts; condk = a_k /
+a_(k-1), accepted at position k given k-1 was; acceptance length = 1 + accepted / drafts;
+tok/s = tokens / latency), so the unit of resampling is the
 prompt: a cluster bootstrap draws prompts with replacement and keeps each prompt's repeats
 together (the repeats are the second level, inside the cluster). Two series that ran the same
 prompts with the same seeds are compared paired: one draw of prompts serves both, and the
@@ -26,6 +27,7 @@ clusters of repeats, and cannot share one draw between two series' ratio estimat
 """
 
 
+import re
 from itertools import combinations
 
 import numpy as np
@@ -59,6 +61,11 @@ def statistics(sums: np.ndarray, names: list[str], n_positions: int) -> dict[str
             out["acceptance_length"] = 1 + col["accepted_tokens"] / col["drafts"]
             for k in range(n_positions):
                 out[f"a{k}"] = col[f"accepted_{k}"] / col["drafts"]
+            # Conditional acceptance a_k / a_(k-1): position k accepted given k-1 was. Flat
+            # conditional rates are ordinary compounding; a curve whose a_k falls only because
+            # each step multiplies by the same rate says nothing about depth-specific harm.
+            for k in range(1, n_positions):
+                out[f"cond{k}"] = col[f"accepted_{k}"] / col[f"accepted_{k - 1}"]
     return out
 
 
@@ -128,7 +135,7 @@ def margin_of(statistic: str, margins: dict[str, float]) -> float:
         return margins.get("speedup", float("nan"))
     if statistic == "acceptance_length":
         return margins.get("acceptance_length", float("nan"))
-    if statistic[0] == "a" and statistic[1:].isdigit():
+    if re.fullmatch(r"a\d+|cond\d+", statistic):
         return margins.get("acceptance", float("nan"))
     return float("nan")
 

@@ -128,6 +128,13 @@ def reference_context(claim: dict, references: list[dict]) -> str:
             + " (context, not a verdict: other bodies, drafters and temperature)")
 
 
+def conditional_rates(values) -> str:
+    """a_k / a_(k-1) of a per-position list (percentages or fractions), as the erratum shows
+    them beside the curve: flat rates are ordinary compounding, not depth-specific decay."""
+    values = as_list(values)
+    return ", ".join(f"{b / a:.2f}" if a else "undefined" for a, b in zip(values, values[1:]))
+
+
 def verdict(claim: dict, value, profile: str, shape: dict | None = None,
             gate_failed: bool = False, recomputed: list[list[float]] | None = None) -> str:
     status = claim["status"]
@@ -192,5 +199,9 @@ def erratum_table(claims: list[dict], cells: pd.DataFrame, quant: dict[str, dict
             "verdict": verdict(c, value, profile, shape,
                                failed_gate(cells, m) if m else False, recomputed),
             "recomputed / context": context,
+            "conditional a_k/a_(k-1)": (
+                f"published {conditional_rates(c['value'])}"
+                + (f"; this run {conditional_rates(value)}" if value is not None else "")
+                if m and m["quantity"] == "per_position_acceptance" else ""),
         })
     return pd.DataFrame(rows)

@@ -42,6 +42,14 @@ def test_intervals_cover_the_truth_and_shrink_with_prompts():
     assert (wide.loc["a0", "hi"] - wide.loc["a0", "lo"]) > (iv.loc["a0", "hi"] - iv.loc["a0", "lo"])
 
 
+def test_conditional_acceptance_is_the_rate_given_the_position_before():
+    table = prompts_table({("abl", "van", 3): [0.8, 0.5, 0.5]}, n_prompts=40)
+    iv = series_intervals(table, n_boot=500).set_index("statistic")
+    assert iv.loc["cond1", "lo"] < 0.5 < iv.loc["cond1", "hi"]
+    assert iv.loc["cond2", "lo"] < 0.5 < iv.loc["cond2", "hi"]
+    assert iv.loc["a2", "hi"] < 0.25
+
+
 def test_paired_comparison_separates_a_real_gap_and_not_noise():
     table = prompts_table({("abl", "van", 2): [0.4, 0.4], ("abl", "ft", 2): [0.8, 0.8],
                            ("van", "van", 2): [0.42, 0.4]}, n_prompts=40)

@@ -85,6 +85,17 @@ def test_gb10_numbers_are_compared_with_tolerance(claims):
     assert row["verdict"].startswith("contradicted")
 
 
+def test_conditional_rates_beside_every_per_position_claim(claims):
+    """Part 28's curve is flat in a_k / a_(k-1) (ordinary compounding); Part 30's is near 1
+    after position 1, the mark of output the drafter predicts trivially."""
+    table = erratum_table(claims, cells([0.60, 0.36, 0.18, 0.09]), {}, "gb10").set_index("claim")
+    column = "conditional a_k/a_(k-1)"
+    assert table.loc["p28-vanilla-drafter-decay-on-abliterated", column] == (
+        "published 0.66, 0.67, 0.70; this run 0.60, 0.50, 0.50")
+    assert table.loc["p30-finetuned-per-position", column] == "published 0.89, 0.99, 0.98"
+    assert table.loc["p27-vanilla-baseline", column] == ""
+
+
 def test_measured_values_print_as_plain_numbers(claims):
     """The erratum table shows 65.6, not numpy's repr np.float64(65.6)."""
     table = erratum_table(claims, cells([0.656, 0.433, 0.292, 0.205]), {}, "miniature")
