@@ -21,10 +21,12 @@ DAEMONS = ("slurmd", "slurmctld", "munged")  # the order they stop in
 NEEDED = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol")
 RESERVED_MEM_MB = 1024
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
+# The daemons live in /usr/sbin, which a non-login shell's PATH may lack.
+PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 
 def missing_programs() -> list[str]:
-    return [p for p in NEEDED if not shutil.which(p)]
+    return [p for p in NEEDED if not shutil.which(p, path=PATH)]
 
 
 def free_port() -> int:
@@ -42,7 +44,7 @@ class OneNodeSlurm:
 
     def env(self) -> dict[str, str]:
         """The environment in which SLURM's commands (and Snakemake's plugin) find this cluster."""
-        return {**os.environ, "SLURM_CONF": str(self.conf)}
+        return {**os.environ, "PATH": PATH, "SLURM_CONF": str(self.conf)}
 
     def pid_file(self, daemon: str) -> Path:
         return self.root / "run" / f"{daemon}.pid"
@@ -53,7 +55,8 @@ class OneNodeSlurm:
     def node_line(self) -> str:
         """`slurmd -C`'s NodeName line with RealMemory lowered by RESERVED_MEM_MB (slurmd drains a
         node whose configured memory exceeds what it finds) and the fake GPU."""
-        line = subprocess.run(["slurmd", "-C"], capture_output=True, text=True,
+        line = subprocess.run(["slurmd", "-C"], env={**os.environ, "PATH": PATH},
+                              capture_output=True, text=True,
                               check=True).stdout.splitlines()[0]
         mem = int(re.search(r"RealMemory=(\d+)", line).group(1))
         line = re.sub(r"RealMemory=\d+", f"RealMemory={mem - RESERVED_MEM_MB}", line)
@@ -109,13 +112,14 @@ class OneNodeSlurm:
         self.write_config()
         # munge at its default socket: slurmd asks it before it has fetched a configuration.
         # A munged already answering there (a machine with the munge service) is used as is.
-        if subprocess.run(["munge", "-n"], capture_output=True).returncode != 0:
+        if subprocess.run(["munge", "-n"], env=self.env(), capture_output=True).returncode != 0:
             MUNGE_SOCKET.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(["munged", "--force", f"--socket={MUNGE_SOCKET}",
                             f"--key-file={self.root / 'munge.key'}",
                             f"--log-file={self.log_file('munged')}",
                             f"--pid-file={self.pid_file('munged')}",
-                            f"--seed-file={self.root / 'run' / 'munged.seed'}"], check=True)
+                            f"--seed-file={self.root / 'run' / 'munged.seed'}"],
+                           env=self.env(), check=True)
         subprocess.run(["slurmctld"], env=self.env(), check=True)
         port = re.search(r"SlurmctldPort=(\d+)", self.conf.read_text()).group(1)
         subprocess.run(["slurmd", "-N", self.node, "--conf-server", f"127.0.0.1:{port}"],
