@@ -4,12 +4,11 @@ shared helpers are in tests/helpers/."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from helpers.workflow import ENVS, ROOT, SMOKE_CONFIG, SMOKE_RESULTS, snakemake
+from helpers.workflow import ENVS, ROOT, SMOKE_CONFIG, SMOKE_RESULTS, copy_tracked, snakemake
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +35,7 @@ def smoke_copy(smoke_run, tmp_path) -> Path:
     (mtimes kept); the built environments are linked, not copied (GBs; a dry run reads only
     their freeze files)."""
     copy = tmp_path / "workflow"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                             check=True).stdout.decode().split("\0")
-    for name in filter(None, tracked):
-        src = ROOT / name
-        if src.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, copy / name)
+    copy_tracked(copy)
     shutil.copytree(SMOKE_RESULTS, copy / "results" / "smoke", symlinks=True)
     shutil.copytree(ROOT / ".snakemake" / "metadata", copy / ".snakemake" / "metadata")
     (copy / "results" / "envs").symlink_to(ENVS, target_is_directory=True)

@@ -174,25 +174,25 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
         for stat, (est, lo, hi, shared) in paired(a, b, positions, n_boot, seed).items():
             if stat == "tok_s":
                 continue
+            margin = margin_of(stat, margins or {})
             rows.append({"temperature": t_a, "statistic": stat, "kind": "difference",
                          "a": series_label(body_a, dr_a, n_a),
                          "b": series_label(body_b, dr_b, n_b), "estimate": est, "lo": lo,
                          "hi": hi, "prompts": shared, "verdict": verdict(lo, hi, 0.0),
-                         "margin": margin_of(stat, margins or {}),
-                         "equivalence": equivalence(lo, hi, margin_of(stat, margins or {}),
-                                                    ratio=False)})
+                         "margin": margin,
+                         "equivalence": equivalence(lo, hi, margin, ratio=False)})
     for (body, drafter, n, t), a in sorted(groups.items()):
         base = groups.get((body, "none", 0, t))
         if n == 0 or base is None:
             continue
         est, lo, hi, shared = paired(a, base, [], n_boot, seed, ratio=True)["tok_s"]
+        margin = margin_of("speedup", margins or {})
         rows.append({"temperature": t, "statistic": "speedup (tok/s ratio)", "kind": "ratio",
                      "a": series_label(body, drafter, n), "b": series_label(body, "none", 0),
                      "estimate": est, "lo": lo, "hi": hi, "prompts": shared,
                      "verdict": verdict(lo, hi, 1.0),
-                     "margin": margin_of("speedup", margins or {}),
-                     "equivalence": equivalence(lo, hi, margin_of("speedup", margins or {}),
-                                                ratio=True)})
+                     "margin": margin,
+                     "equivalence": equivalence(lo, hi, margin, ratio=True)})
     return pd.DataFrame(rows)
 
 

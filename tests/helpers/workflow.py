@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,16 +37,26 @@ def snakemake(
     return proc
 
 
-def dry_run_jobs(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
-                 ) -> dict[str, int]:
+def dry_run_jobs(*args: str, cwd: Path = ROOT) -> dict[str, int]:
     """Rule name -> job count of a dry run (from Snakemake's job-stats table)."""
-    out = snakemake("-n", "--quiet", "rules", *args, cwd=cwd, env=env).stdout
+    out = snakemake("-n", "--quiet", "rules", *args, cwd=cwd).stdout
     jobs: dict[str, int] = {}
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit() and parts[0] not in ("total", "job"):
             jobs[parts[0]] = int(parts[1])
     return jobs
+
+
+def copy_tracked(dest: Path) -> None:
+    """The repo's tracked files, copied into `dest` with their mtimes (a workflow copy that
+    tests may edit or run elsewhere; the checkout stays as it is)."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
 
 
 def env_python(name: str) -> Path:

@@ -10,15 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from helpers.one_node_slurm import OneNodeSlurm, missing_programs
-from helpers.workflow import ENVS, ROOT, SMOKE_CONFIG, SMOKE_RESULTS, dry_run_jobs, snakemake
+from helpers.workflow import (
+    ENVS, SMOKE_CONFIG, SMOKE_RESULTS, copy_tracked, dry_run_jobs, snakemake,
+)
 
 pytestmark = pytest.mark.slurm
 
@@ -56,12 +56,7 @@ def cluster_workflow(smoke_run, tmp_path_factory) -> Path:
     """The tracked workflow in a fresh folder with no results, its environments linked to the
     smoke run's (built once; a dry run below checks that none is rebuilt)."""
     copy = tmp_path_factory.mktemp("cluster") / "workflow"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                             check=True).stdout.decode().split("\0")
-    for name in filter(None, tracked):
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
+    copy_tracked(copy)
     (copy / "results").mkdir()
     (copy / "results" / "envs").symlink_to(ENVS, target_is_directory=True)
     return copy

@@ -13,7 +13,7 @@ prompts 0.27-0.30 and the correlation of two repeats of a prompt 0.47-0.65; here
 
 import numpy as np
 import pandas as pd
-from lib.fidelity import judge_fidelity, paired_standard_error
+from lib.fidelity import judge_fidelity, paired_difference
 
 PROMPTS, TOKENS, VOCAB = 40, 128, 64
 PROMPT_SCALE = np.exp(np.random.default_rng(1).normal(1.0, 0.4, PROMPTS))  # the body
@@ -69,7 +69,7 @@ def test_paired_standard_error_matches_a_prompt_bootstrap():
         r = pd.concat([by_prompt[i][1] for i in pick])
         deltas.append(c["sum_logprob"].sum() / c["output_tokens"].sum()
                       - r["sum_logprob"].sum() / r["output_tokens"].sum())
-    assert abs(paired_standard_error(cell, ref) / np.std(deltas) - 1) < 0.1
+    assert abs(paired_difference(cell, ref)[1] / np.std(deltas) - 1) < 0.1
 
 
 def test_series_served_right_pass():
