@@ -37,6 +37,7 @@ rule bench_cell:
         temperatures=" ".join(f"{t:g}" for t in STUDY.bench_temperatures()),
         num_prompts=config["bench"]["num_prompts"],
         max_tokens=config["bench"]["max_tokens"],
+        top_logprobs=config["bench"]["fidelity_top_logprobs"],
         max_model_len=config["server"]["max_model_len"],
         startup_timeout=config["server"]["startup_timeout_s"],
         server_args=bench_server_args_json(),
@@ -46,8 +47,8 @@ rule bench_cell:
         " --body-name {params.body_name} {params.drafter_args} {params.digest_args}"
         " --num-speculative-tokens {params.n} --prompts {input.prompts}"
         " --num-prompts {params.num_prompts} --temperatures {params.temperatures}"
-        " --max-tokens {params.max_tokens} --max-model-len {params.max_model_len}"
-        " --startup-timeout-s {params.startup_timeout} --server-args-json {params.server_args:q}"
+        " --max-tokens {params.max_tokens} --top-logprobs {params.top_logprobs}"
+        " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout} --server-args-json {params.server_args:q}"
         " --reps {params.reps} --bench-serve-reps {params.bench_serve_reps} --out {output}"
         " --server-log {log.server} > {log.bench} 2>&1"
 

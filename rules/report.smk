@@ -27,8 +27,8 @@ rule plot_acceptance:
     resources:
         mem_mb=1000,
     params:
-        # published per-position numbers drawn as references; only published-measured claims
-        # pass claims.drawable_value, a retracted one fails the build naming it
+        # published per-position numbers drawn as references; only measured and withdrawn
+        # claims pass claims.drawable_value, a retracted one fails the build naming it
         reference_claims=[
             "p28-vanilla-drafter-decay-on-abliterated",
             "p30-finetuned-per-position",
@@ -138,7 +138,9 @@ rule erratum_check:
         schema="config/claims.schema.yaml",
         cells=f"{RESULTS}/bench/cells.csv",
         prompts=f"{RESULTS}/bench/prompts.csv",
+        intervals=f"{RESULTS}/bench/intervals.csv",
         quantization=STUDY.quantization_reports(),
+        training=STUDY.training_curves(),
         code=script_code("erratum_check"),
     output:
         html=report(
@@ -158,6 +160,11 @@ rule erratum_check:
         mem_mb=1000,
     params:
         profile=PROFILE,
+        # what the verdicts compare with: the profile's settings the ledger names, the
+        # equivalence margins, and the bodies qualitative claims are judged on
+        settings=erratum_settings(),
+        margins=config["bench"]["equivalence_margins"],
+        bodies=erratum_bodies(),
     script:
         "../scripts/erratum_check.py"
 

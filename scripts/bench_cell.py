@@ -37,8 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib import atomic_io
-from lib import serving
+from lib import atomic_io, serving, temperature_score
 from lib.drafter_checks import drafter_problems
 from lib.weight_digests import read_digest, sha256_file
 
@@ -187,7 +186,8 @@ def counter_problems(counts: dict, n: int) -> list[str]:
     return problems
 
 
-def prompt_request(prompt: str, temperature: float, max_tokens: int, seed: int) -> dict:
+def prompt_request(prompt: str, temperature: float, max_tokens: int, seed: int,
+                   top_logprobs: int = 0) -> dict:
     return {
         "model": "body",
         "messages": [{"role": "user", "content": prompt}],
@@ -195,7 +195,7 @@ def prompt_request(prompt: str, temperature: float, max_tokens: int, seed: int) 
         "max_tokens": max_tokens,
         "seed": seed,
         "logprobs": True,
-        "top_logprobs": 0,
+        "top_logprobs": top_logprobs,  # for the temperature score (lib/temperature_score.py)
         "return_tokens_as_token_ids": True,  # vLLM extension: tokens come back as "token_id:N"
     }
 
@@ -214,7 +214,7 @@ def settled_counters(server_metrics, before: dict, completion_tokens: int,
 
 
 def per_prompt_pass(base_url: str, server_metrics, prompts: list[str], temperature: float,
-                    max_tokens: int, seed: int) -> list[dict]:
+                    max_tokens: int, seed: int, top_logprobs: int = 0) -> list[dict]:
     """Each prompt once, sequentially: its counters, token ids, log-probs and latency. One
     unrecorded warm-up request first, as `vllm bench serve` makes (the first request with
     log-probs and a seed took 4x longer than the rest on the CPU build)."""
@@ -226,12 +226,13 @@ def per_prompt_pass(base_url: str, server_metrics, prompts: list[str], temperatu
         started = time.monotonic()
         reply = serving.http_post_json(
             f"{base_url}/v1/chat/completions",
-            prompt_request(prompt, temperature, max_tokens, seed * 1000 + i),
+            prompt_request(prompt, temperature, max_tokens, seed * 1000 + i, top_logprobs),
         )
         latency = time.monotonic() - started
         content = reply["choices"][0]["logprobs"]["content"] or []
         tokens = [int(t["token"].split(":", 1)[1]) for t in content]
         after = settled_counters(server_metrics, before, len(tokens))
+        score = temperature_score.reply_score(content, temperature)
         rows.append({
             "prompt_index": i,
             "seed": seed * 1000 + i,
@@ -239,6 +240,8 @@ def per_prompt_pass(base_url: str, server_metrics, prompts: list[str], temperatu
             "output_tokens": len(tokens),
             "token_ids": tokens,
             "sum_logprob": sum(t["logprob"] for t in content),
+            "temperature_score": None if score is None else score[0],
+            "temperature_information": None if score is None else score[1],
             "finish_reason": reply["choices"][0].get("finish_reason"),
             **counter_delta(before, after),
         })
@@ -393,7 +396,7 @@ def run_cell(args: argparse.Namespace) -> None:
                 result = json.loads((work / name).read_text())
             log.info("[%d/%d] per-prompt pass (%d prompts)", step, len(measurements), len(prompts))
             rows = per_prompt_pass(server.base_url, server.metrics, prompts, temperature,
-                                   args.max_tokens, seed)
+                                   args.max_tokens, seed, args.top_logprobs)
             totals = pass_totals(rows)
             problems = [f"prompt {r['prompt_index']}: {p}" for r in rows
                         for p in counter_problems(r, args.num_speculative_tokens)]
@@ -440,6 +443,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-prompts", type=int, required=True)
     p.add_argument("--temperatures", type=float, nargs="+", required=True)
     p.add_argument("--max-tokens", type=int, required=True)
+    p.add_argument("--top-logprobs", type=int, default=0,
+                   help="top log-probs per token, for the fidelity gate's temperature score")
     p.add_argument("--max-model-len", type=int, required=True)
     p.add_argument("--startup-timeout-s", type=float, default=900)
     p.add_argument("--server-args-json", default="[]", help="extra vLLM server arguments (JSON list)")

@@ -170,7 +170,8 @@ def plot_acceptance_intervals(intervals: pd.DataFrame, out: Path) -> None:
                ylabel="output tok/s at batch 1", title=f"throughput, T = {t:g}")
         ax.set_xticks(sorted(speed["n"].unique()))
         ax.legend(fontsize=7)
-    fig.suptitle("95 % intervals over prompts (cluster bootstrap, repeats kept together)")
+    fig.suptitle("95 % intervals: acceptance over prompts (repeats kept together); tok/s over"
+                 " prompts and repeats")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     save(fig, out)
 

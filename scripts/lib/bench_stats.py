@@ -4,7 +4,15 @@ Every rate is a ratio of summed counts (a_k = accepted at position k / drafts; c
 a_(k-1), accepted at position k given k-1 was; acceptance length = 1 + accepted / drafts;
 tok/s = tokens / latency), so the unit of resampling is the
 prompt: a cluster bootstrap draws prompts with replacement and keeps each prompt's repeats
-together (the repeats are the second level, inside the cluster). Two series that ran the same
+together (the repeats are the second level, inside the cluster). Throughput has a second source
+of variance that acceptance does not: the repeat (one pass of every prompt through a server, a
+time block; two GPU-study cells with the same acceptance length ran at 252 and 318 tok/s). Its
+intervals (tok/s, speed-up) therefore resample prompts and repeats independently, the pigeonhole
+bootstrap for a crossed design (A. B. Owen, "The pigeonhole bootstrap", Annals of Applied
+Statistics 1(2), 2007), mildly conservative by construction. At T = 0 a series' repeats are often
+token-for-token identical: `distinct_repeats` in the intervals counts the different outputs, and
+identical repeats add nothing to an acceptance interval (the prompt, all its repeats together,
+is the unit). Two series that ran the same
 prompts with the same seeds are compared paired: one draw of prompts serves both, and the
 interval is that of the difference (or, for throughput, the ratio). A comparison is "separated"
 when its 95 % interval excludes 0 (ratio: 1), otherwise "not separated at 95 %". Apart from that,
@@ -37,6 +45,10 @@ from scipy.stats import norm, t
 
 SERIES = ["body", "drafter", "n", "temperature"]
 LEVEL = 0.95
+# A conditional rate a_k / a_(k-1) rests on the drafts accepted at k - 1; with fewer than this
+# in either series a comparison of it is not judged (a bootstrap of a handful of events gives
+# intervals that look decisive: the miniature's cond2 and cond3 rest on 0-12 events per series).
+MIN_CONDITIONING_EVENTS = 20
 # Draws per interval: with 6 prompts the expanded interval's tails hold 0.24 % each, ~24 draws.
 N_BOOT = 10_000
 
@@ -91,8 +103,36 @@ def interval(samples: np.ndarray, n_clusters: int) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def pigeonhole_tok_s(part: pd.DataFrame, prompt_draws: np.ndarray, seed: int) -> np.ndarray:
+    """tok/s of each bootstrap draw with the prompts of `prompt_draws` (rows: draws; positions
+    in the sorted prompt index) and repeats drawn with replacement, independently: each drawn
+    prompt contributes its tokens and latency in each drawn repeat."""
+    tokens = part.pivot_table(index="prompt_index", columns="rep", values="output_tokens",
+                              aggfunc="sum", fill_value=0).to_numpy(float)
+    latency = part.pivot_table(index="prompt_index", columns="rep", values="latency_s",
+                               aggfunc="sum", fill_value=0).to_numpy(float)
+    n_boot, repeats = len(prompt_draws), tokens.shape[1]
+    picks = np.random.default_rng(seed + 1).integers(0, repeats, size=(n_boot, repeats))
+    counts = np.zeros((n_boot, repeats))
+    np.add.at(counts, (np.arange(n_boot)[:, None], picks), 1)
+    per_prompt_tokens = np.take_along_axis(counts @ tokens.T, prompt_draws, axis=1)
+    per_prompt_latency = np.take_along_axis(counts @ latency.T, prompt_draws, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return per_prompt_tokens.sum(axis=1) / per_prompt_latency.sum(axis=1)
+
+
+def distinct_repeats(part: pd.DataFrame) -> int:
+    """How many of a series' repeats differ in their tokens (1: all identical, as greedy
+    repeats often are)."""
+    if "token_ids" not in part:
+        return part["rep"].nunique()
+    outputs = part.sort_values("prompt_index").groupby("rep")["token_ids"].agg(tuple)
+    return outputs.nunique()
+
+
 def series_intervals(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
-    """Point estimate and 95 % cluster-bootstrap interval of each statistic of each series."""
+    """Point estimate and 95 % bootstrap interval of each statistic of each series: over
+    prompts, and for tok/s over prompts and repeats (the module docstring)."""
     rows = []
     for key, part in prompts.groupby(SERIES):
         positions = position_columns(part)[: key[2]]  # n = 0: none
@@ -100,13 +140,17 @@ def series_intervals(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0)
         values = sums.to_numpy(dtype=float)
         names = list(sums.columns)
         point = statistics(values.sum(axis=0), names, len(positions))
-        boot = statistics(values[draws(len(values), n_boot, seed)].sum(axis=1), names,
-                          len(positions))
+        idx = draws(len(values), n_boot, seed)
+        boot = statistics(values[idx].sum(axis=1), names, len(positions))
+        boot["tok_s"] = pigeonhole_tok_s(part, idx, seed)
+        distinct = distinct_repeats(part)
         for stat, estimate in point.items():
             lo, hi = interval(boot[stat], len(values))
             rows.append(dict(zip(SERIES, key)) | {
                 "statistic": stat, "estimate": float(estimate), "lo": lo, "hi": hi,
-                "prompts": len(values), "repeats": part["rep"].nunique()})
+                "prompts": len(values), "repeats": part["rep"].nunique(),
+                "distinct_repeats": distinct,
+                "resampled": "prompts x repeats" if stat == "tok_s" else "prompts"})
     return pd.DataFrame(rows)
 
 
@@ -127,6 +171,19 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, 
     op = np.divide if ratio else np.subtract
     return {s: (float(op(pa[s], pb[s])), *interval(op(ba[s], bb[s]), len(shared)), len(shared))
             for s in pa if s in pb}
+
+
+def speedup(a: pd.DataFrame, base: pd.DataFrame, n_boot: int, seed: int
+            ) -> tuple[float, float, float, int]:
+    """tok/s of a over that of its body's no-speculation series: one draw of the prompts both
+    ran, the repeats of each series drawn independently (they ran on different servers)."""
+    shared = np.intersect1d(a["prompt_index"].unique(), base["prompt_index"].unique())
+    a, base = (x[x["prompt_index"].isin(shared)] for x in (a, base))
+    idx = draws(len(shared), n_boot, seed)
+    point = [x["output_tokens"].sum() / x["latency_s"].sum() for x in (a, base)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = pigeonhole_tok_s(a, idx, seed) / pigeonhole_tok_s(base, idx, seed + 2)
+    return float(point[0] / point[1]), *interval(boot, len(shared)), len(shared)
 
 
 def margin_of(statistic: str, margins: dict[str, float]) -> float:
@@ -175,19 +232,24 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
             if stat == "tok_s":
                 continue
             margin = margin_of(stat, margins or {})
+            judged = verdict(lo, hi, 0.0)
+            if stat.startswith("cond"):
+                events = min(x[f"accepted_{int(stat[4:]) - 1}"].sum() for x in (a, b))
+                if events < MIN_CONDITIONING_EVENTS:
+                    judged = f"not judged: {events} accepted at the position before"
             rows.append({"temperature": t_a, "statistic": stat, "kind": "difference",
                          "a": series_label(body_a, dr_a, n_a),
                          "b": series_label(body_b, dr_b, n_b), "estimate": est, "lo": lo,
-                         "hi": hi, "prompts": shared, "verdict": verdict(lo, hi, 0.0),
+                         "hi": hi, "prompts": shared, "verdict": judged,
                          "margin": margin,
                          "equivalence": equivalence(lo, hi, margin, ratio=False)})
-    for (body, drafter, n, t), a in sorted(groups.items()):
-        base = groups.get((body, "none", 0, t))
+    for (body, drafter, n, temp), a in sorted(groups.items()):
+        base = groups.get((body, "none", 0, temp))
         if n == 0 or base is None:
             continue
-        est, lo, hi, shared = paired(a, base, [], n_boot, seed, ratio=True)["tok_s"]
+        est, lo, hi, shared = speedup(a, base, n_boot, seed)
         margin = margin_of("speedup", margins or {})
-        rows.append({"temperature": t, "statistic": "speedup (tok/s ratio)", "kind": "ratio",
+        rows.append({"temperature": temp, "statistic": "speedup (tok/s ratio)", "kind": "ratio",
                      "a": series_label(body, drafter, n), "b": series_label(body, "none", 0),
                      "estimate": est, "lo": lo, "hi": hi, "prompts": shared,
                      "verdict": verdict(lo, hi, 1.0),

@@ -39,6 +39,7 @@ def prompt_rows(record: dict) -> list[dict]:
         row = key | {k: r[k] for k in ("prompt_index", "output_tokens", "latency_s",
                                         "sum_logprob", "drafts", "draft_tokens",
                                         "accepted_tokens")}
+        row |= {k: r[k] for k in ("temperature_score", "temperature_information") if k in r}
         row |= {f"accepted_{k}": v for k, v in enumerate(r["accepted_per_position"])}
         row["token_ids"] = " ".join(map(str, r["token_ids"]))
         rows.append(row)

@@ -1,16 +1,21 @@
 """The claims ledger (config/claims.yaml): load and validate it, and guard what may be drawn.
 
-Part 28's author published three numbers he had made up before retracting them. Here a
-published number reaches a figure only through `drawable_value`, which refuses anything that is
-not `published-measured`. A claim's profile must be one of the workflow's profiles
-(config/*.yaml). The workflow checks the ledger when it starts (rules/startup_checks.smk), so
-this module needs only yaml and jsonschema: no statistics are imported to parse the workflow.
+Part 28's author published numbers he had made up or misread before retracting them, and
+withdrew Part 30's headline later. Here a published number reaches a figure only through
+`drawable_value`, which refuses anything that is not `measured` or `withdrawn` (a withdrawn
+curve is drawn under its own label, `reference_label`). A claim's profile must be one of the
+workflow's profiles (config/*.yaml). The workflow checks the ledger when it starts
+(rules/startup_checks.smk), so this module needs only yaml and jsonschema: no statistics are
+imported to parse the workflow.
 """
 
 from pathlib import Path
 
 import jsonschema
 import yaml
+
+
+DRAWABLE = {"measured", "withdrawn"}
 
 
 class ClaimError(ValueError):
@@ -55,12 +60,20 @@ def drawable_value(claims: list[dict], claim_id: str):
     if claim_id not in by_id:
         raise ClaimError(f"claim '{claim_id}' is not in the ledger; a figure may not draw it")
     claim = by_id[claim_id]
-    if claim["status"] != "published-measured":
+    if claim["kind"] not in DRAWABLE or claim.get("not_measured"):
         raise ClaimError(
-            f"claim '{claim_id}' ({claim['quote']}) is {claim['status']}: "
+            f"claim '{claim_id}' ({claim['quote']}) is {claim['kind']}: "
             "a figure may not draw it"
         )
     return claim["value"]
+
+
+def reference_label(claims: list[dict], claim_id: str) -> str:
+    """How a figure labels a published curve: withdrawn ones say so, and why in brief."""
+    claim = {c["id"]: c for c in claims}[claim_id]
+    if claim["kind"] == "withdrawn":
+        return f"withdrawn {claim['withdrawn']['date']}: {claim_id} (raw endpoint)"
+    return f"published: {claim_id}"
 
 
 def as_list(x) -> list:
@@ -74,7 +87,7 @@ def unbenched(claims: list[dict], profile: str,
     out = []
     for c in claims:
         m = c.get("measures") or {}
-        if (c["status"] != "published-measured" or c.get("profile") != profile
+        if (c["kind"] not in DRAWABLE or c.get("profile") != profile
                 or c.get("not_benched") or "drafter" not in m or "n" not in m):
             continue
         for n in as_list(m["n"]):

@@ -9,9 +9,11 @@ n, T), its repeats pooled. The threshold comes from the data: FIDELITY_Z standar
 difference, paired by prompt (both means are over the same prompts, so a prompt's own
 difficulty cancels) with the repeats of a prompt pooled into one unit (paired_difference),
 capped by the config's `max_delta_logprob` when there are too few prompts for the standard
-error to mean much. A series beyond it has each of its repeats marked fidelity "FAIL"
-(fidelity_ok=False); the report refuses to plot it and the `fidelity_gate` rule fails the run
-naming it.
+error to mean much. At T > 0 a second, sharper test: the temperature the tokens say they were
+drawn at (lib/temperature_score.py) against the body's own n=0 cells, paired the same way, in
+temperature units (temperature_shift), beyond FIDELITY_Z standard errors. A series beyond
+either has each of its repeats marked fidelity "FAIL" (fidelity_ok=False); the report refuses
+to plot it and the `fidelity_gate` rule fails the run naming it.
 At T = 0 the greedy tokens are also compared with the n=0 cell's of the same repeat, prompt by
 prompt (greedy_match: the share of prompts with identical tokens; greedy_prefix: the mean share
 of tokens before the first difference); a speculative cell fails too when greedy_prefix is below
@@ -66,16 +68,17 @@ def greedy_agreement(prompts: pd.DataFrame) -> pd.DataFrame:
                                        "greedy_match", "greedy_prefix"])
 
 
-def paired_difference(cell: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, float]:
-    """The difference of two mean log-probs (sum of sum_logprob over sum of output_tokens) on
-    the prompts both measured, and its standard error: the cell's rows against the reference's,
-    a prompt's repeats pooled into one unit on each side (they share the prompt, so they are not
-    independent). The standard error is the linearisation of a difference of ratio estimators
-    over prompt units: each prompt's residual is its cell part minus its reference part, so
-    whatever a prompt adds to both (an easy or a hard prompt) cancels. NaNs with fewer than two
-    shared prompts."""
-    mine = cell.groupby("prompt_index")[["sum_logprob", "output_tokens"]].sum()
-    ref = reference.groupby("prompt_index")[["sum_logprob", "output_tokens"]].sum()
+def paired_difference(cell: pd.DataFrame, reference: pd.DataFrame, value: str = "sum_logprob",
+                      weight: str = "output_tokens") -> tuple[float, float]:
+    """The difference of two per-token means (sum of `value` over sum of `weight`: the mean
+    log-prob, or the mean temperature score) on the prompts both measured, and its standard
+    error: the cell's rows against the reference's, a prompt's repeats pooled into one unit on
+    each side (they share the prompt, so they are not independent). The standard error is the
+    linearisation of a difference of ratio estimators over prompt units: each prompt's residual
+    is its cell part minus its reference part, so whatever a prompt adds to both (an easy or a
+    hard prompt) cancels. NaNs with fewer than two shared prompts."""
+    mine = cell.groupby("prompt_index")[[value, weight]].sum()
+    ref = reference.groupby("prompt_index")[[value, weight]].sum()
     shared = mine.index.intersection(ref.index)
     a, b = mine.loc[shared].to_numpy(float), ref.loc[shared].to_numpy(float)
     ta, tb = a[:, 1].sum(), b[:, 1].sum()
@@ -87,18 +90,37 @@ def paired_difference(cell: pd.DataFrame, reference: pd.DataFrame) -> tuple[floa
     return float(ra - rb), float(np.sqrt(n / (n - 1) * (resid ** 2).sum()))
 
 
+def temperature_shift(cell: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, float]:
+    """How much hotter (positive) or colder the cell was sampled than its body's n=0 cells at
+    the same configured temperature, and its standard error, in temperature units: the paired
+    difference of the mean temperature score (lib/temperature_score.py) over the reference's
+    information per token (a one-step estimate, exact to first order in the shift). NaNs
+    without scores on both sides."""
+    columns = ["temperature_score", "temperature_information"]
+    if any(c not in x or x[c].isna().any() for x in (cell, reference) for c in columns):
+        return float("nan"), float("nan")
+    delta, se = paired_difference(cell, reference, "temperature_score")
+    information = reference["temperature_information"].sum() / reference["output_tokens"].sum()
+    if not information > 0:
+        return float("nan"), float("nan")
+    return delta / information, se / information
+
+
 def series_fidelity(df: pd.DataFrame, prompts: pd.DataFrame | None,
                     max_delta_logprob: float) -> pd.DataFrame:
     """Per series (body, drafter, n, T): its delta (all repeats pooled, over the prompts it
     shares with the body's n=0 repeats at T) and its threshold, min(cap, FIDELITY_Z x the paired
     standard error); the cap alone, and the rows' own deltas averaged, without per-prompt
     log-probs. The series is the unit judged: its repeats are the same prompts served again,
-    evidence about one sampler. Pooling and pairing halve the thresholds, yet a series served at
-    T = 0.8 for 0.7 still mostly passes at 40 prompts (tests/unit/lib/test_fidelity.py,
-    docs/methods.md)."""
+    evidence about one sampler. Where the cells carry temperature scores (T > 0, top log-probs
+    recorded), also the series' temperature shift and its threshold, FIDELITY_Z standard
+    errors: the mean log-prob alone lets a series served at T = 0.8 for 0.7 pass at 40 prompts
+    most of the time, the score does not (tests/unit/lib/test_fidelity.py, docs/methods.md)."""
     keys = ["body", "drafter", "n", "temperature"]
     out = df.groupby(keys)["delta_logprob"].mean().rename("series_delta_logprob").reset_index()
     out["fidelity_threshold"] = max_delta_logprob
+    out["temperature_shift"] = float("nan")
+    out["temperature_shift_threshold"] = float("nan")
     if prompts is None or prompts.empty or "sum_logprob" not in prompts:
         return out
     unit = prompts.dropna(subset=["sum_logprob"])
@@ -110,10 +132,14 @@ def series_fidelity(df: pd.DataFrame, prompts: pd.DataFrame | None,
         if cell is None or ref is None:
             continue
         delta, se = paired_difference(cell, ref)
-        if not np.isfinite(se):
-            continue
-        out.loc[i, "series_delta_logprob"] = delta
-        out.loc[i, "fidelity_threshold"] = min(max_delta_logprob, FIDELITY_Z * se)
+        if np.isfinite(se):
+            out.loc[i, "series_delta_logprob"] = delta
+            out.loc[i, "fidelity_threshold"] = min(max_delta_logprob, FIDELITY_Z * se)
+        if row.n > 0 and row.temperature > 0:
+            shift, shift_se = temperature_shift(cell, ref)
+            if np.isfinite(shift_se):
+                out.loc[i, "temperature_shift"] = shift
+                out.loc[i, "temperature_shift_threshold"] = FIDELITY_Z * shift_se
     return out
 
 
@@ -128,7 +154,8 @@ def judge_fidelity(df: pd.DataFrame, max_delta_logprob: float,
     df["delta_logprob"] = df["mean_logprob"] - df["reference_logprob"]
     df = df.merge(series_fidelity(df, prompts, max_delta_logprob),
                   on=["body", "drafter", "n", "temperature"], how="left")
-    df["fidelity_ok"] = df["series_delta_logprob"].abs() <= df["fidelity_threshold"]
+    hotter = df["temperature_shift"].abs() > df["temperature_shift_threshold"]  # NaN: untested
+    df["fidelity_ok"] = (df["series_delta_logprob"].abs() <= df["fidelity_threshold"]) & ~hotter
     df["fidelity"] = [
         "not judged: no n=0 cell of this body" if pd.isna(ref)
         else ("ok" if ok else "FAIL")
@@ -163,6 +190,8 @@ def describe_failure(r) -> str:
     return (f"{r.body}/{r.drafter}/n{r.n}/T{r.temperature:g}/rep{r.rep}: delta"
             f" {r.delta_logprob:+.3f} nats, series {series:+.3f}"
             f" (threshold {getattr(r, 'fidelity_threshold', float('nan')):.3f}),"
+            f" temperature shift {getattr(r, 'temperature_shift', float('nan')):+.3f}"
+            f" (threshold {getattr(r, 'temperature_shift_threshold', float('nan')):.3f}),"
             f" greedy_prefix {getattr(r, 'greedy_prefix', float('nan')):.3f}")
 
 

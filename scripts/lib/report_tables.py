@@ -43,7 +43,10 @@ def intervals_table(csv: Path, out: Path) -> None:
     render("Bench statistics with 95 % intervals over prompts", table,
            ["Cluster bootstrap over prompts (each prompt's repeats kept together), expanded"
             " percentile interval (Hesterberg 2015: wider than the plain percentile one with few"
-            " prompts; docs/methods.md); rates are ratios of summed counts. Only cells inside the"
+            " prompts; docs/methods.md); rates are ratios of summed counts. tok/s also resamples"
+            " the repeats (`resampled`: a repeat is one pass through a server, its own time"
+            " block; Owen's pigeonhole bootstrap). `distinct_repeats`: how many repeats differ in"
+            " their tokens (identical greedy repeats are one observation). Only cells inside the"
             " fidelity gate."], out)
 
 

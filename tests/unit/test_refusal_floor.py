@@ -18,7 +18,7 @@ def front_page(config: dict) -> str:
         snakemake=SimpleNamespace(config=config))
 
 
-@pytest.mark.parametrize("run", ["miniature/body_shift.json", "gpu-study/abliterated.json"])
+@pytest.mark.parametrize("run", ["miniature/abliterated.json", "gpu-study/abliterated.json"])
 def test_the_committed_runs_front_pages_say_their_body_refuses_almost_nothing(run):
     """The miniature's and the GPU study's SmolLM2 refused none of the held-out harmful prompts
     (their committed abliteration reports)."""

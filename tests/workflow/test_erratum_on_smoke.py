@@ -18,5 +18,7 @@ def claims():
 def test_smoke_erratum_lists_every_claim(smoke_run, claims):
     table = pd.read_csv(smoke_run / "report" / "erratum.csv")
     assert list(table["claim"]) == [c["id"] for c in claims]
-    assert (table[table["status"] == "retracted"]["verdict"].str.startswith("retracted")).all()
+    assert (table[table["kind"] == "retracted"]["verdict"].str.startswith("retracted")).all()
+    withdrawn = table[table["kind"] == "withdrawn"]["verdict"]
+    assert withdrawn.str.startswith("withdrawn by its author").all()
 

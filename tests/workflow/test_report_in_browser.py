@@ -18,7 +18,8 @@ FIGURES = [
     ("Bench", "throughput.png"),
     ("Drafter training", "training_curves.png"),
 ]
-STATUSES = {"published-measured", "retracted", "estimate", "reference"}
+KINDS = {"measured", "estimate", "retracted", "withdrawn", "qualitative", "consistency",
+         "setting", "reference"}
 SHOTS = SMOKE_RESULTS / "report_screenshots"
 
 
@@ -39,23 +40,24 @@ def test_key_figure_is_drawn(report_page, category, item):
     assert width > 300 and height > 200, f"{item} decoded as {width}x{height}"
 
 
-def test_erratum_table_lists_every_claim_with_a_status(report_page):
+def test_erratum_table_lists_every_claim_with_its_kind(report_page):
     page, _ = report_page
     report_browser.show_item(page, "Erratum", "erratum.html")
     text, rows = report_browser.shown_html_text(page, "erratum.html")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "erratum.png"))
     header, body = rows[0], rows[1:]
-    assert header[0] == "claim" and "status" in header and "verdict" in header, header
-    status, verdict = header.index("status"), header.index("verdict")
+    assert header[0] == "claim" and "kind" in header and "verdict" in header, header
+    kind, verdict = header.index("kind"), header.index("verdict")
     ledger = yaml.safe_load((ROOT / "config" / "claims.yaml").read_text())["claims"]
     assert sorted(r[0] for r in body) == sorted(c["id"] for c in ledger)
     for row in body:
-        assert row[status] in STATUSES, row
+        assert row[kind] in KINDS, row
         assert row[verdict], row
-    retracted = [r for r in body if r[status] == "retracted"]
-    assert len(retracted) == 3 and all("retracted" in r[verdict] for r in retracted), retracted
+    retracted = [r for r in body if r[kind] == "retracted"]
+    assert len(retracted) == 5 and all("retracted" in r[verdict] for r in retracted), retracted
     assert "profile: smoke" in text
+    assert "withdrew Part 30's headline" in text  # the summary, above the table
 
 
 def test_a_missing_item_is_reported_by_name(report_page):

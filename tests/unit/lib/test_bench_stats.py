@@ -148,3 +148,39 @@ def test_expanded_interval_keeps_its_coverage_with_few_prompts():
     # and the expansion fades as prompts grow: 40 prompts are near the plain 2.5 %
     assert expanded_tail(6) < 0.005 < 0.02 < expanded_tail(40) < 0.025
     assert np.isnan(expanded_tail(1)) and np.isnan(interval(np.array([0.5, 0.6]), 1)[0])
+
+
+def test_throughput_intervals_carry_the_repeat_to_repeat_variance():
+    """Three repeats on servers 20 % apart in speed (the GPU study saw 252 against 318 tok/s at
+    one acceptance length): the tok/s interval must be about as wide as the repeats' spread,
+    not the prompts' alone; the speed-up's too. Acceptance intervals stay over prompts."""
+    table = prompts_table({("abl", "none", 0): [], ("abl", "van", 2): [0.5, 0.5]}, reps=3,
+                          n_prompts=40)
+    steady = series_intervals(table, n_boot=2000).set_index(["drafter", "statistic"])
+    table["latency_s"] *= table["rep"].map({1: 0.8, 2: 1.0, 3: 1.25})
+    moving = series_intervals(table, n_boot=2000).set_index(["drafter", "statistic"])
+    width = lambda iv, key: iv.loc[key, "hi"] - iv.loc[key, "lo"]  # noqa: E731
+    assert width(steady, ("van", "tok_s")) < 1e-6  # every prompt alike: no prompt variance
+    assert width(moving, ("van", "tok_s")) > 0.2 * moving.loc[("van", "tok_s"), "estimate"]
+    assert moving.loc[("van", "tok_s"), "resampled"] == "prompts x repeats"
+    assert moving.loc[("van", "a0"), "resampled"] == "prompts"
+    assert width(moving, ("van", "a0")) == pytest.approx(width(steady, ("van", "a0")))
+    ratio = comparisons(table, n_boot=2000).query("kind == 'ratio'").iloc[0]
+    assert ratio["hi"] - ratio["lo"] > 0.2
+
+
+def test_identical_greedy_repeats_count_as_one_output():
+    table = prompts_table({("abl", "van", 2): [0.5, 0.5]}, reps=3)
+    assert series_intervals(table, n_boot=100)["distinct_repeats"].eq(1).all()
+    table.loc[table["rep"] == 2, "token_ids"] = "1 2 4"
+    assert series_intervals(table, n_boot=100)["distinct_repeats"].eq(2).all()
+
+
+def test_conditional_rates_on_a_handful_of_events_are_not_judged():
+    """Two series whose a_1 rests on a few accepted drafts: a cond2 comparison is reported with
+    its interval but not judged; cond1, on many, is."""
+    table = prompts_table({("abl", "van", 3): [0.5, 0.05, 0.9], ("van", "van", 3): [0.5, 0.05, 0.1]},
+                          n_prompts=10)
+    comp = comparisons(table, n_boot=300).set_index("statistic")
+    assert comp.loc["cond1", "verdict"] in ("separated", "not separated at 95 %")
+    assert comp.loc["cond2", "verdict"].startswith("not judged:"), comp.loc["cond2"]
