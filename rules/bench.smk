@@ -129,6 +129,7 @@ rule aggregate_cells:
         max_delta_logprob=config["bench"]["fidelity_max_delta_logprob"],
         expected=STUDY.bench_cell_jsons(),
         min_greedy_prefix=config["bench"]["fidelity_min_greedy_prefix"],
+        degenerate_seq_rep_4=config["bench"]["degenerate_seq_rep_4"],
     script:
         "../scripts/aggregate_cells.py"
 

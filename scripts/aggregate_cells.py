@@ -2,6 +2,10 @@
 with each row's fidelity verdict (lib/fidelity.py says how it is judged), and every prompt's
 raw counters in a second table (a row per prompt of each row).
 
+Degenerate output: a row whose replies repeat themselves (seq-rep-4 above
+`bench.degenerate_seq_rep_4`, lib/degeneration.py) is marked degenerate=True; the tables and the
+erratum say so wherever its numbers are used.
+
 Counters: a row whose spec-decode counts are inconsistent (bench_cell.counter_problems) is
 marked counters_ok=False and fails the job, naming the cell.
 """
@@ -10,6 +14,7 @@ from pathlib import Path
 
 from lib import atomic_io
 from lib.cell_table import load_cells, load_prompts, missing_cells
+from lib.degeneration import degenerate
 from lib.fidelity import describe_failure, greedy_agreement, greedy_gate, judge_fidelity
 
 
@@ -26,6 +31,7 @@ def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
     agreement = greedy_agreement(prompts)
     table = table.merge(agreement, on=["body", "drafter", "n", "rep", "temperature"], how="left")
     table = greedy_gate(table, snakemake.params.min_greedy_prefix)
+    table["degenerate"] = degenerate(table, snakemake.params.degenerate_seq_rep_4)
     atomic_io.write_text_atomically(Path(snakemake.output.table), table.to_csv(index=False))
     atomic_io.write_text_atomically(Path(snakemake.output.prompts), prompts.to_csv(index=False))
     bad = table[table["fidelity"] == "FAIL"]

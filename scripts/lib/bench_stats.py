@@ -53,6 +53,10 @@ MIN_CONDITIONING_EVENTS = 20
 N_BOOT = 10_000
 
 
+# Per-reply repetition counts (lib/degeneration.py), summed per prompt like the counters.
+REPETITION_COUNTS = ["ngrams_4", "repeated_4", "bigrams", "distinct_bigrams"]
+
+
 def position_columns(df: pd.DataFrame) -> list[str]:
     cols = [c for c in df.columns if c.startswith("accepted_") and c[9:].isdigit()]
     return sorted(cols, key=lambda c: int(c[9:]))
@@ -61,6 +65,7 @@ def position_columns(df: pd.DataFrame) -> list[str]:
 def prompt_sums(part: pd.DataFrame, positions: list[str]) -> pd.DataFrame:
     """One row per prompt: counts summed over its repeats."""
     cols = ["drafts", "accepted_tokens", "output_tokens", "latency_s", *positions]
+    cols += [c for c in REPETITION_COUNTS if c in part]
     return part.groupby("prompt_index")[cols].sum()
 
 
@@ -69,6 +74,10 @@ def statistics(sums: np.ndarray, names: list[str], n_positions: int) -> dict[str
     col = {name: sums[..., i] for i, name in enumerate(names)}
     with np.errstate(divide="ignore", invalid="ignore"):
         out = {"tok_s": col["output_tokens"] / col["latency_s"]}
+        if "ngrams_4" in col:
+            # degenerate output (lib/degeneration.py): repeated 4-grams, distinct bigrams
+            out["seq_rep_4"] = col["repeated_4"] / col["ngrams_4"]
+            out["distinct_2"] = col["distinct_bigrams"] / col["bigrams"]
         if n_positions:
             out["acceptance_length"] = 1 + col["accepted_tokens"] / col["drafts"]
             for k in range(n_positions):
@@ -229,7 +238,7 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
         a, b = groups[(body_a, dr_a, n_a, t_a)], groups[(body_b, dr_b, n_b, t_b)]
         positions = position_columns(a)[:n_a]
         for stat, (est, lo, hi, shared) in paired(a, b, positions, n_boot, seed).items():
-            if stat == "tok_s":
+            if stat in ("tok_s", "seq_rep_4", "distinct_2"):
                 continue
             margin = margin_of(stat, margins or {})
             judged = verdict(lo, hi, 0.0)

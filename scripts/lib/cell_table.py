@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 from lib.bench_stats import position_columns
+from lib.degeneration import rates, repetition_counts
 
 COLUMNS = [
     "body", "drafter", "method", "n", "rep", "seed", "temperature", "max_tokens",
@@ -25,6 +26,9 @@ def cell_row(record: dict) -> dict:
     row |= {k: v for k, v in metrics.items()
             if k.startswith("bench_serve_") and not isinstance(v, list)}
     row["counter_problems"] = "; ".join(record.get("counter_problems") or [])
+    counts = [repetition_counts(r["token_ids"]) for r in record.get("per_prompt") or []]
+    if counts:
+        row |= rates({k: sum(c[k] for c in counts) for k in counts[0]})
     for k, rate in enumerate(metrics.get("per_position_acceptance") or []):
         row[f"a{k}"] = rate
     return row
@@ -41,6 +45,7 @@ def prompt_rows(record: dict) -> list[dict]:
                                         "accepted_tokens")}
         row |= {k: r[k] for k in ("temperature_score", "temperature_information") if k in r}
         row |= {f"accepted_{k}": v for k, v in enumerate(r["accepted_per_position"])}
+        row |= repetition_counts(r["token_ids"])
         row["token_ids"] = " ".join(map(str, r["token_ids"]))
         rows.append(row)
     return rows

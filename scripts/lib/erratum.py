@@ -140,6 +140,20 @@ def measured_intervals(intervals: pd.DataFrame | None, measures: dict):
     return out
 
 
+def degenerate_note(cells: pd.DataFrame, measures: dict) -> str:
+    """A warning for verdicts drawn from cells whose output repeats itself (aggregate_cells'
+    `degenerate` flag): acceptance on such output measures the repetition, not the drafter."""
+    sel = series_rows(cells, measures)
+    if sel is None or "degenerate" not in sel or "n" not in measures:
+        return ""
+    sel = sel[sel["n"].isin(as_list(measures["n"]))]
+    flagged = sel[sel["degenerate"].astype(bool)]
+    if flagged.empty:
+        return ""
+    return (f"; DEGENERATE OUTPUT in {len(flagged)} of its {len(sel)} rows (seq-rep-4 up to"
+            f" {flagged['seq_rep_4'].max():.2f}): acceptance there measures repetition")
+
+
 def failed_gate(cells: pd.DataFrame, measures: dict) -> bool:
     """Whether the claim's cells were measured and failed the fidelity gate."""
     sel = series_rows(cells, measures, valid=False)
@@ -484,7 +498,7 @@ def consistency_verdict(claim: dict, by_id: dict[str, dict], cells: pd.DataFrame
 def step_times_of_run(cells: pd.DataFrame | None, measures: dict) -> str:
     """This run's step time per n for the same series (chat): acceptance length / tok/s."""
     sel = series_rows(cells, measures | {"endpoint": "chat"})
-    if sel is None or sel.empty:
+    if sel is None or sel.empty or "acceptance_length" not in sel:
         return ""
     parts = []
     for n, part in sel.groupby("n"):
@@ -565,6 +579,8 @@ def erratum_table(claims: list[dict], cells: pd.DataFrame, quant: dict[str, dict
                            + c["not_benched"])
             text = verdict(c, value, profile, shape, failed_gate(cells, m) if m else False,
                            recomputed, measured_intervals(intervals, m) if m else None)
+            if m and value is not None:
+                text += degenerate_note(cells, m)
         rows.append({  # what a reviewer reads first comes first: the verdict beside the numbers
             "claim": c["id"], "kind": c["kind"], "published": c["value"], "unit": c["unit"],
             "this run": value if value is not None else "",

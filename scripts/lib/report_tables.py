@@ -31,6 +31,10 @@ def cells_table(cells_csv: Path, out: Path, missing: Path | None = None) -> None
     if unjudged:
         notes.append(f"{unjudged} rows were not judged by the gate (their body's n = 0 cell was"
                      " not measured): kept in the intervals, labelled there.")
+    if "degenerate" in table and table["degenerate"].astype(bool).any():
+        notes.append(f"{int(table['degenerate'].astype(bool).sum())} rows have degenerate output"
+                     " (seq_rep_4 above bench.degenerate_seq_rep_4): their acceptance measures"
+                     " repetition, and the erratum says so wherever it uses them.")
     absent = [line for line in missing.read_text().splitlines() if line] if missing else []
     if absent:
         notes.append(f"PARTIAL REPORT: {len(absent)} configured rows were not measured: "
