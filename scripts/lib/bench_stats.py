@@ -167,9 +167,10 @@ def series_label(body: str, drafter: str, n: int) -> str:
     return "no speculation" + f" on {body}" if n == 0 else f"{drafter} drafter on {body} n={n}"
 
 
-def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, seed: int,
-           ratio: bool = False) -> dict[str, tuple[float, float, float, int]]:
-    """Statistic of a minus (or over) that of b, on the prompts both ran, one draw for both."""
+def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, seed: int
+           ) -> dict[str, tuple[float, float, float, int]]:
+    """Statistic of a minus that of b, on the prompts both ran, one draw for both (throughput
+    ratios: `speedup`)."""
     sa, sb = prompt_sums(a, positions), prompt_sums(b, positions)
     shared = sa.index.intersection(sb.index)
     va, vb = sa.loc[shared].to_numpy(float), sb.loc[shared].to_numpy(float)
@@ -177,8 +178,7 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, 
     idx = draws(len(shared), n_boot, seed)
     pa, pb = (statistics(v.sum(axis=0), names, len(positions)) for v in (va, vb))
     ba, bb = (statistics(v[idx].sum(axis=1), names, len(positions)) for v in (va, vb))
-    op = np.divide if ratio else np.subtract
-    return {s: (float(op(pa[s], pb[s])), *interval(op(ba[s], bb[s]), len(shared)), len(shared))
+    return {s: (float(pa[s] - pb[s]), *interval(ba[s] - bb[s], len(shared)), len(shared))
             for s in pa if s in pb}
 
 

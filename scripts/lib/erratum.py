@@ -24,11 +24,9 @@ A series that failed the fidelity gate is reported as such, not as "not measurab
 
 import re
 
-import numpy as np
 import pandas as pd
-from lib.bench_stats import (MIN_CONDITIONING_EVENTS, N_BOOT, draws, equivalence, interval,
-                             margin_of, paired, position_columns, prompt_sums, speedup,
-                             statistics)
+from lib.bench_stats import (MIN_CONDITIONING_EVENTS, N_BOOT, equivalence, margin_of, paired,
+                             position_columns, speedup)
 from lib.claims_ledger import ClaimError, as_list
 from lib.fidelity import fidelity_status
 
@@ -116,8 +114,6 @@ def measured(cells: pd.DataFrame, quant: dict[str, dict], measures: dict,
 def measured_intervals(intervals: pd.DataFrame | None, measures: dict):
     """95 % intervals of the claim's values (in its unit), or None without them."""
     q = measures["quantity"]
-    if intervals is None or intervals.empty or "body" not in measures:
-        return None
     if q == "per_position_acceptance":
         stats, ns = [f"a{k}" for k in range(measures["n"])], [measures["n"]] * measures["n"]
     elif q in INTERVAL_STATISTIC:
@@ -125,11 +121,9 @@ def measured_intervals(intervals: pd.DataFrame | None, measures: dict):
         stats = [INTERVAL_STATISTIC[q]] * len(ns)
     else:
         return None
-    rows = endpoint_rows(intervals, measures)
+    rows = series_rows(intervals, measures, valid=False)
     if rows is None:
         return None
-    rows = rows[(rows["body"] == measures["body"]) & (rows["drafter"] == measures["drafter"])
-                & (rows["temperature"] == measures.get("temperature", SEEDS_TEMPERATURE))]
     scale = 100 if q in PERCENT_QUANTITIES else 1
     out = []
     for stat, n in zip(stats, ns):
@@ -174,28 +168,21 @@ def published_values(claim: dict) -> list:
 # --- shapes: conditional rates, only between drafters that are alike ---------------------------
 
 
-def shape_statistics(prompts: pd.DataFrame | None, measures: dict, n_boot: int = N_BOOT,
-                     seed: int = 0) -> dict | None:
-    """a_0 and the conditional rates a_k / a_(k-1), each with its 95 % interval over prompts
-    (bench_stats' cluster bootstrap), for a per-position claim's series at the seeds'
-    temperature."""
-    sel = series_rows(prompts, measures, valid=False)
-    if sel is None:
+def shape_statistics(intervals: pd.DataFrame | None, measures: dict) -> dict | None:
+    """a_0 and the conditional rates a_k / a_(k-1) of a per-position claim's series at the
+    seeds' temperature, each with its 95 % interval over prompts, as bench_intervals wrote them
+    (lib/bench_stats.series_intervals)."""
+    rows = series_rows(intervals, measures, valid=False)
+    if rows is None:
         return None
     n = measures["n"]
-    sel = sel[sel["n"] == n]
-    positions = position_columns(sel)[:n]
-    if sel.empty or len(positions) < n:
+    rows = rows[rows["n"] == n].set_index("statistic")
+    wanted = ["a0", *[f"cond{k}" for k in range(1, n)]]
+    if any(s not in rows.index for s in wanted):
         return None
-    sums = prompt_sums(sel, positions)
-    values, names = sums.to_numpy(float), list(sums.columns)
-    point = statistics(values.sum(axis=0), names, n)
-    boot = statistics(values[draws(len(values), n_boot, seed)].sum(axis=1), names, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = {s: (float(point[s]), *interval(boot[s], len(values)))
-                for s in ["a0", *[f"cond{k}" for k in range(1, n)]]}
-    return {"a0": stat["a0"], "cond": [stat[f"cond{k}"] for k in range(1, n)],
-            "prompts": len(values)}
+    stat = {s: tuple(float(rows.loc[s, c]) for c in ("estimate", "lo", "hi")) for s in wanted}
+    return {"a0": stat["a0"], "cond": [stat[s] for s in wanted[1:]],
+            "prompts": int(rows.loc["a0", "prompts"])}
 
 
 def conditional_rates(values) -> str:
@@ -208,7 +195,7 @@ def conditional_rates(values) -> str:
 def shape_verdict(claim: dict, shape: dict | None) -> str:
     published = [v / 100 for v in as_list(claim["value"])]
     if shape is None:
-        return "not comparable (other models and hardware); no per-prompt counters for its shape"
+        return "not comparable (other models and hardware); no intervals for its shape"
     a0, lo, hi = shape["a0"]
     if not abs(a0 - published[0]) <= DRAFTER_ALIKE:
         return (f"not comparable: this run's drafter has a_0 = {a0:.2f} [{lo:.2f}, {hi:.2f}],"
@@ -424,12 +411,7 @@ def control_verdict(claim: dict, prompts: pd.DataFrame | None, margins: dict[str
         if best.empty or not others:
             return (f"not judged: this run lacks the {c['drafter']} drafter at n = {c['n']} or"
                     f" the {c['other_drafter']} drafter on the {c['body']} body")
-        ratios = {n: speedup(best, p, n_boot, 0) for n, p in sorted(others.items())}
-        words = "; ".join(f"over n = {n}: {e:.3f} [{lo:.3f}, {hi:.3f}]"
-                          for n, (e, lo, hi, _) in ratios.items())
-        head = ("supported" if all(lo > 1 for _, lo, _, _ in ratios.values())
-                else "contradicted" if any(hi < 1 for _, _, hi, _ in ratios.values())
-                else "not decided")
+        head, words = faster_than(best, others, n_boot)
         return (f"{head}: tok/s of the {c['drafter']} drafter at n = {c['n']} over the"
                 f" {c['other_drafter']} drafter's, {words}{where}")
     raise ClaimError(f"claim '{claim['id']}': unknown control '{c['test']}'")
@@ -442,14 +424,24 @@ def best_n_verdict(rows: pd.DataFrame, c: dict, where: str, n_boot: int) -> str:
     ns = sorted(int(n) for n in part["n"].unique())
     if c["n"] not in ns or len(ns) < 2:
         return f"not judged: this run benches the {c['drafter']} drafter at n = {ns or 'none'}"
-    best = part[part["n"] == c["n"]]
-    ratios = {n: speedup(best, part[part["n"] == n], n_boot, 0) for n in ns if n != c["n"]}
+    others = {n: part[part["n"] == n] for n in ns if n != c["n"]}
+    head, words = faster_than(part[part["n"] == c["n"]], others, n_boot)
+    if head == "not decided":
+        head += ": no other n separated from it"
+    return f"{head}: tok/s at n = {c['n']} {words}{where}"
+
+
+def faster_than(best: pd.DataFrame, others: dict[int, pd.DataFrame], n_boot: int
+                ) -> tuple[str, str]:
+    """Whether `best` has more tok/s than each of `others` (by n): supported when every ratio's
+    interval lies above 1, contradicted when one lies below, and the ratios in words."""
+    ratios = {n: speedup(best, other, n_boot, 0) for n, other in sorted(others.items())}
     words = "; ".join(f"over n = {n}: {e:.3f} [{lo:.3f}, {hi:.3f}]"
                       for n, (e, lo, hi, _) in ratios.items())
     head = ("supported" if all(lo > 1 for _, lo, _, _ in ratios.values())
             else "contradicted" if any(hi < 1 for _, _, hi, _ in ratios.values())
-            else "not decided: no other n separated from it")
-    return f"{head}: tok/s at n = {c['n']} {words}{where}"
+            else "not decided")
+    return head, words
 
 
 # --- consistency of the publications ------------------------------------------------------------
@@ -567,7 +559,7 @@ def erratum_table(claims: list[dict], cells: pd.DataFrame, quant: dict[str, dict
         elif c["kind"] == "setting":
             text, context = setting_verdict(c, settings, profile)
         else:
-            shape = (shape_statistics(prompts, m)
+            shape = (shape_statistics(intervals, m)
                      if m and m["quantity"] == "per_position_acceptance" else None)
             recomputed = None
             if c.get("derived"):

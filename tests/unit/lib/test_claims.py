@@ -206,11 +206,12 @@ def prompt_counts(per_prompt, n=4, body="abliterated", drafter="vanilla"):
 
 
 def shape_verdict(c, per_prompt):
+    from lib.bench_stats import series_intervals
     from lib.erratum import shape_statistics
 
     m = c["measures"]
-    counts = prompt_counts(per_prompt, body=m["body"], drafter=m["drafter"])
-    text = verdict(c, [0.0] * 4, "miniature", shape_statistics(counts, m | {"endpoint": "chat"}))
+    intervals = series_intervals(prompt_counts(per_prompt, body=m["body"], drafter=m["drafter"]))
+    text = verdict(c, [0.0] * 4, "miniature", shape_statistics(intervals, m | {"endpoint": "chat"}))
     return text.split("; ", 1)[1] if c["kind"] == "withdrawn" else text
 
 
