@@ -1,6 +1,6 @@
 # The bench: one job per served configuration (body x drafter x n), which starts a vLLM server
-# once and measures every temperature x `bench.repeats` repeats against it, one JSON each; then
-# one tidy table.
+# once and measures every endpoint x temperature x `bench.repeats` repeats against it, one JSON
+# each; then one tidy table.
 
 
 include: "functions/bench.smk"
@@ -35,6 +35,7 @@ rule bench_cell:
         reps=" ".join(str(r) for r in STUDY.bench_reps()),
         bench_serve_reps=" ".join(str(r) for r in STUDY.bench_serve_reps()),
         temperatures=" ".join(f"{t:g}" for t in STUDY.bench_temperatures()),
+        endpoints=" ".join(STUDY.bench_endpoints()),
         num_prompts=config["bench"]["num_prompts"],
         max_tokens=config["bench"]["max_tokens"],
         top_logprobs=config["bench"]["fidelity_top_logprobs"],
@@ -46,7 +47,8 @@ rule bench_cell:
         "{params.gpu_job}{params.python} scripts/bench_cell.py --body {input.body}"
         " --body-name {params.body_name} {params.drafter_args} {params.digest_args}"
         " --num-speculative-tokens {params.n} --prompts {input.prompts}"
-        " --num-prompts {params.num_prompts} --temperatures {params.temperatures}"
+        " --num-prompts {params.num_prompts} --endpoints {params.endpoints}"
+        " --temperatures {params.temperatures}"
         " --max-tokens {params.max_tokens} --top-logprobs {params.top_logprobs}"
         " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout} --server-args-json {params.server_args:q}"
         " --reps {params.reps} --bench-serve-reps {params.bench_serve_reps} --out {output}"
@@ -79,6 +81,7 @@ use rule bench_cell as serving_check with:
         reps="0",
         bench_serve_reps="",
         temperatures="0",
+        endpoints="chat",
         num_prompts=serving_check_setting("num_prompts"),
         max_tokens=serving_check_setting("max_tokens"),
 
@@ -203,3 +206,35 @@ rule serving_vs_training:
         drafters=STUDY.trained_drafters(),
     script:
         "../scripts/serving_vs_training.py"
+
+
+# The headroom of each body shift (scripts/lib/headroom.py): a body's no-speculation
+# continuations teacher-forced through it and through the body the mechanism drafter mimics.
+rule body_headroom:
+    input:
+        code=script_sources("body_headroom"),
+        env=env_marker("hf"),
+        served=headroom_body_dir("served"),
+        mimic=headroom_body_dir("mimic"),
+        cells=headroom_cells,
+        prompts=config["bench"]["prompts"],
+    output:
+        f"{RESULTS}/headroom/{{served}}-vs-{{mimic}}.csv",
+    log:
+        f"logs/{PROFILE}/body_headroom/{{served}}-vs-{{mimic}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/body_headroom/{{served}}-vs-{{mimic}}.tsv"
+    conda:
+        conda_env("hf")
+    threads: 2
+    resources:
+        **TRAIN_RESOURCES,
+    params:
+        python=env_python("hf"),
+        depth=STUDY.headroom_depth(),
+        top_k=config["headroom"]["top_k"],
+        gpu_job=gpu_job(whole_job=True),
+    shell:
+        "{params.gpu_job}{params.python} scripts/body_headroom.py --served-body {input.served}"
+        " --mimic-body {input.mimic} --cells {input.cells} --prompts {input.prompts}"
+        " --depth {params.depth} --top-k {params.top_k} --out {output} > {log} 2>&1"

@@ -69,8 +69,16 @@ def env_marker(family):
 
 
 def driver_python():
-    """The Python that runs Snakemake, for small stdlib-only steps (conda: the env's)."""
-    return "python" if USE_CONDA else sys.executable
+    """The Python that runs Snakemake, for small stdlib-only steps (conda: the env's). Named
+    by its `python` sibling where that is the same file: `snakemake` (a python3 script) and
+    `python -m snakemake` otherwise give two names of one interpreter, and a param that
+    changes reruns every job that takes it (the weight digests, and every bench cell).
+    """
+    if USE_CONDA:
+        return "python"
+    exe = Path(sys.executable)
+    plain = exe.with_name("python")
+    return str(plain) if plain.exists() and plain.samefile(exe) else str(exe)
 
 
 def env_python(family):

@@ -113,7 +113,7 @@ rule validation_prompts:
         env=env_marker("vllm"),
         dataset=f"{RESULTS}/drafter_data/{{body}}/dataset",
         responses=f"{RESULTS}/drafter_data/{{body}}/responses.jsonl",
-        instructions=f"{RESULTS}/drafter_data/instructions.jsonl",
+        instructions=instructions_file,
     output:
         f"{RESULTS}/drafter_data/{{body}}/validation_prompts.jsonl",
     log:
@@ -128,9 +128,10 @@ rule validation_prompts:
     params:
         python=env_python("vllm"),
         ratio=config["drafter_training"]["train"]["train_data_ratio"],
+        source=validation_instructions_arg,
     shell:
         "{params.python} scripts/validation_prompts.py --dataset {input.dataset}"
-        " --responses {input.responses} --instructions {input.instructions}"
+        " --responses {input.responses} {params.source}"
         " --train-data-ratio {params.ratio} --out {output} > {log} 2>&1"
 
 

@@ -270,6 +270,38 @@ rule plot_mechanism:
         "../scripts/plot_mechanism.py"
 
 
+rule table_headroom:
+    input:
+        tables=STUDY.headroom_tables(),
+        intervals=f"{RESULTS}/bench/intervals.csv",
+        comparisons=f"{RESULTS}/bench/comparisons.csv",
+        code=script_code("table_headroom"),
+    output:
+        csv=f"{RESULTS}/bench/headroom.csv",
+        html=report(
+            f"{RESULTS}/report/headroom.html",
+            caption="../reports/captions/headroom.rst",
+            category="Bench",
+        ),
+    log:
+        f"logs/{PROFILE}/table_headroom.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/table_headroom.tsv"
+    conda:
+        WORKFLOW_CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        pairs=STUDY.headroom_pairs(),
+        drafter=STUDY.mechanism_drafter(),
+        depth=STUDY.headroom_depth(),
+        top_k=config["headroom"]["top_k"],
+        margin=config["bench"]["equivalence_margins"].get("acceptance", float("nan")),
+    script:
+        "../scripts/table_headroom.py"
+
+
 rule table_intervals:
     input:
         f"{RESULTS}/bench/intervals.csv",

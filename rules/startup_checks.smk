@@ -42,9 +42,7 @@ def claims_ledger_problems():
         )
     except claims_ledger.ClaimError as exc:
         return [str(exc)]
-    missing = claims_ledger.unbenched(
-        ledger, PROFILE, set(STUDY.bench_configurations())
-    )
+    missing = claims_ledger.unbenched(ledger, PROFILE, set(STUDY.bench_series()))
     if not missing:
         return []
     return [

@@ -13,6 +13,7 @@ marked counters_ok=False and fails the job, naming the cell.
 from pathlib import Path
 
 from lib import atomic_io
+from lib.bench_keys import ROW
 from lib.cell_table import load_cells, load_prompts, missing_cells
 from lib.degeneration import degenerate
 from lib.fidelity import describe_failure, greedy_agreement, greedy_gate, judge_fidelity
@@ -29,7 +30,7 @@ def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
     prompts = load_prompts(paths)
     table = judge_fidelity(load_cells(paths), snakemake.params.max_delta_logprob, prompts)
     agreement = greedy_agreement(prompts)
-    table = table.merge(agreement, on=["body", "drafter", "n", "rep", "temperature"], how="left")
+    table = table.merge(agreement, on=ROW, how="left")
     table = greedy_gate(table, snakemake.params.min_greedy_prefix)
     table["degenerate"] = degenerate(table, snakemake.params.degenerate_seq_rep_4)
     atomic_io.write_text_atomically(Path(snakemake.output.table), table.to_csv(index=False))
@@ -41,7 +42,8 @@ def main(snakemake) -> None:  # noqa: D103 - run by Snakemake's `script:`
         for row in bad.itertuples():
             fh.write(f"FIDELITY FAIL: {describe_failure(row)}\n")
         for _, row in broken.iterrows():
-            fh.write(f"COUNTER FAIL: {row.body}/{row.drafter}/n{row.n}/T{row.temperature:g}/"
+            fh.write(f"COUNTER FAIL: {row.body}/{row.drafter}/n{row.n}/{row.endpoint}/"
+                     f"T{row.temperature:g}/"
                      f"rep{row.rep}: {row.counter_problems}\n")
     if not broken.empty:
         raise SystemExit(f"{len(broken)} bench rows have inconsistent spec-decode counters; see"

@@ -1,7 +1,12 @@
-"""One bench server configuration (body x drafter x n), measured at each temperature R times:
-one JSON per (temperature, repeat).
+"""One bench server configuration (body x drafter x n), measured on each endpoint at each
+temperature R times: one JSON per (endpoint, temperature, repeat).
 
-Per (temperature, repeat), with the repeat's seed:
+Endpoints: `chat` sends each prompt as a user message to /v1/chat/completions (the server
+applies the body's chat template); `raw` sends the prompt text itself to /v1/completions with no
+template, as the seeds' bench script did (an instruct body then continues the text instead of
+answering it; the later record traced Part 30's withdrawn headline to this).
+
+Per (endpoint, temperature, repeat), with the repeat's seed:
 1. vLLM's own `vllm bench serve` at batch 1 (after one warm-up request, which it keeps out of the
    /metrics deltas) gives throughput, acceptance length and per-position acceptance;
 2. a per-prompt pass, our own requests one at a time, records for every prompt the raw
@@ -60,17 +65,26 @@ def read_prompts(path: Path, limit: int) -> list[str]:
 
 # --- measurement --------------------------------------------------------------------------
 
+# endpoint -> (API path, `vllm bench serve` backend)
+ENDPOINTS = {"chat": ("/v1/chat/completions", "openai-chat"),
+             "raw": ("/v1/completions", "openai")}
+
 
 def bench_command(
     base_url: str, tokenizer: Path, prompts_jsonl: Path, num_prompts: int, max_tokens: int,
     temperature: float, seed: int, result_dir: Path, result_filename: str,
+    endpoint: str = "chat",
 ) -> list[str]:
+    path, backend = ENDPOINTS[endpoint]
+    # --skip-chat-template on both: `vllm bench serve`'s custom dataset otherwise renders the
+    # chat template into the prompt text (vllm/benchmarks/datasets, CustomDataset.sample),
+    # which the openai-chat backend then sends as a message for the server to template again
     return [
         "bench", "serve",
-        "--backend", "openai-chat", "--endpoint", "/v1/chat/completions",
+        "--backend", backend, "--endpoint", path,
         "--base-url", base_url, "--model", "body", "--tokenizer", str(tokenizer),
         "--dataset-name", "custom", "--dataset-path", str(prompts_jsonl),
-        "--disable-shuffle", "--no-oversample",
+        "--skip-chat-template", "--disable-shuffle", "--no-oversample",
         "--num-prompts", str(num_prompts), "--custom-output-len", str(max_tokens),
         "--max-concurrency", "1", "--num-warmups", "1",
         "--temperature", str(temperature), "--seed", str(seed),
@@ -187,17 +201,35 @@ def counter_problems(counts: dict, n: int) -> list[str]:
 
 
 def prompt_request(prompt: str, temperature: float, max_tokens: int, seed: int,
-                   top_logprobs: int = 0) -> dict:
-    return {
+                   top_logprobs: int = 0, endpoint: str = "chat") -> dict:
+    request = {
         "model": "body",
-        "messages": [{"role": "user", "content": prompt}],
         "temperature": temperature,
         "max_tokens": max_tokens,
         "seed": seed,
-        "logprobs": True,
-        "top_logprobs": top_logprobs,  # for the temperature score (lib/temperature_score.py)
         "return_tokens_as_token_ids": True,  # vLLM extension: tokens come back as "token_id:N"
     }
+    if endpoint == "raw":
+        # the completions API asks log-probs as a count: the sampled token's and the top k
+        return request | {"prompt": prompt, "logprobs": top_logprobs}
+    return request | {
+        "messages": [{"role": "user", "content": prompt}],
+        "logprobs": True,
+        "top_logprobs": top_logprobs,  # for the temperature score (lib/temperature_score.py)
+    }
+
+
+def reply_content(choice: dict, endpoint: str = "chat") -> list[dict]:
+    """The reply's tokens in the chat API's log-prob shape ([{token, logprob, top_logprobs:
+    [{token, logprob}]}]); the completions API returns parallel lists instead."""
+    logprobs = choice.get("logprobs") or {}
+    if endpoint != "raw":
+        return logprobs.get("content") or []
+    tops = logprobs.get("top_logprobs") or [None] * len(logprobs.get("tokens") or [])
+    return [{"token": token, "logprob": logprob,
+             "top_logprobs": [{"token": k, "logprob": v} for k, v in (top or {}).items()]}
+            for token, logprob, top in zip(logprobs.get("tokens") or [],
+                                           logprobs.get("token_logprobs") or [], tops)]
 
 
 def settled_counters(server_metrics, before: dict, completion_tokens: int,
@@ -214,22 +246,24 @@ def settled_counters(server_metrics, before: dict, completion_tokens: int,
 
 
 def per_prompt_pass(base_url: str, server_metrics, prompts: list[str], temperature: float,
-                    max_tokens: int, seed: int, top_logprobs: int = 0) -> list[dict]:
-    """Each prompt once, sequentially: its counters, token ids, log-probs and latency. One
-    unrecorded warm-up request first, as `vllm bench serve` makes (the first request with
-    log-probs and a seed took 4x longer than the rest on the CPU build)."""
-    serving.http_post_json(f"{base_url}/v1/chat/completions",
-                           prompt_request(prompts[0], temperature, max_tokens, seed * 1000 - 1))
+                    max_tokens: int, seed: int, top_logprobs: int = 0,
+                    endpoint: str = "chat") -> list[dict]:
+    """Each prompt once, sequentially, through `endpoint`: its counters, token ids, log-probs
+    and latency. One unrecorded warm-up request first, as `vllm bench serve` makes (the first
+    request with log-probs and a seed took 4x longer than the rest on the CPU build)."""
+    url = base_url + ENDPOINTS[endpoint][0]
+    serving.http_post_json(url, prompt_request(prompts[0], temperature, max_tokens,
+                                               seed * 1000 - 1, endpoint=endpoint))
     rows = []
     for i, prompt in enumerate(prompts):
         before = spec_counters(server_metrics())
         started = time.monotonic()
         reply = serving.http_post_json(
-            f"{base_url}/v1/chat/completions",
-            prompt_request(prompt, temperature, max_tokens, seed * 1000 + i, top_logprobs),
+            url, prompt_request(prompt, temperature, max_tokens, seed * 1000 + i, top_logprobs,
+                                endpoint),
         )
         latency = time.monotonic() - started
-        content = reply["choices"][0]["logprobs"]["content"] or []
+        content = reply_content(reply["choices"][0], endpoint)
         tokens = [int(t["token"].split(":", 1)[1]) for t in content]
         after = settled_counters(server_metrics, before, len(tokens))
         score = temperature_score.reply_score(content, temperature)
@@ -374,7 +408,8 @@ def run_cell(args: argparse.Namespace) -> None:
         "draft_code_sha256": draft_code_hashes(args.method),
         "machine": machine(),
     }
-    measurements = [(t, r) for t in args.temperatures for r in args.reps]
+    measurements = [(e, t, r) for e in args.endpoints for t in args.temperatures
+                    for r in args.reps]
     outputs = dict(zip(measurements, args.out))
     with tempfile.TemporaryDirectory() as work, serving.VllmServer(spec, args.server_log) as server:
         work = Path(work)
@@ -382,21 +417,22 @@ def run_cell(args: argparse.Namespace) -> None:
         prompts_jsonl.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
         provenance["server_startup_s"] = server.startup_s
         provenance["gpu_lock_wait_s"] = server.lock_wait_s
-        for step, (temperature, rep) in enumerate(measurements, start=1):
+        for step, (endpoint, temperature, rep) in enumerate(measurements, start=1):
             seed = args.seed_base + rep
             result = None
             if rep in args.bench_serve_reps:
-                log.info("[%d/%d] T=%g repeat %d (seed %d): vllm bench serve", step,
-                         len(measurements), temperature, rep, seed)
-                name = f"T{temperature:g}_rep{rep}.json"
+                log.info("[%d/%d] %s T=%g repeat %d (seed %d): vllm bench serve", step,
+                         len(measurements), endpoint, temperature, rep, seed)
+                name = f"{endpoint}_T{temperature:g}_rep{rep}.json"
                 run_vllm_cli(bench_command(
                     server.base_url, args.body, prompts_jsonl, len(prompts), args.max_tokens,
-                    temperature, seed, work, name,
+                    temperature, seed, work, name, endpoint,
                 ))
                 result = json.loads((work / name).read_text())
-            log.info("[%d/%d] per-prompt pass (%d prompts)", step, len(measurements), len(prompts))
+            log.info("[%d/%d] per-prompt pass (%d prompts, %s)", step, len(measurements),
+                     len(prompts), endpoint)
             rows = per_prompt_pass(server.base_url, server.metrics, prompts, temperature,
-                                   args.max_tokens, seed, args.top_logprobs)
+                                   args.max_tokens, seed, args.top_logprobs, endpoint)
             totals = pass_totals(rows)
             problems = [f"prompt {r['prompt_index']}: {p}" for r in rows
                         for p in counter_problems(r, args.num_speculative_tokens)]
@@ -404,7 +440,7 @@ def run_cell(args: argparse.Namespace) -> None:
                 "cell": {
                     "body": args.body_name, "drafter": args.drafter_name, "method": args.method,
                     "n": args.num_speculative_tokens, "rep": rep, "seed": seed,
-                    "temperature": temperature, "max_tokens": args.max_tokens,
+                    "endpoint": endpoint, "temperature": temperature, "max_tokens": args.max_tokens,
                     "num_prompts": len(prompts),
                 },
                 "metrics": cell_record(rows, result),
@@ -416,12 +452,12 @@ def run_cell(args: argparse.Namespace) -> None:
                     k: v for k, v in result.items() if k != "generated_texts"},
             }
             atomic_io.write_text_atomically(
-                outputs[(temperature, rep)], json.dumps(record, indent=2) + "\n"
+                outputs[(endpoint, temperature, rep)], json.dumps(record, indent=2) + "\n"
             )
             m = record["metrics"]
             log.info(
-                "T=%g repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, "
-                "mean logprob %.3f, counter problems %d", temperature, rep,
+                "%s T=%g repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, "
+                "mean logprob %.3f, counter problems %d", endpoint, temperature, rep,
                 m["tok_s_aggregate"], m["tok_s_per_prompt"], m["per_position_acceptance"],
                 m["mean_logprob"], len(problems),
             )
@@ -441,6 +477,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-speculative-tokens", type=int, default=0)
     p.add_argument("--prompts", type=Path, required=True, help="jsonl with a 'prompt' field")
     p.add_argument("--num-prompts", type=int, required=True)
+    p.add_argument("--endpoints", nargs="+", choices=sorted(ENDPOINTS), default=["chat"],
+                   help="chat: /v1/chat/completions; raw: /v1/completions, no chat template")
     p.add_argument("--temperatures", type=float, nargs="+", required=True)
     p.add_argument("--max-tokens", type=int, required=True)
     p.add_argument("--top-logprobs", type=int, default=0,
@@ -453,12 +491,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bench-serve-reps", type=int, nargs="*", default=None,
                    help="repeats that also run `vllm bench serve` (default: all)")
     p.add_argument("--out", type=Path, nargs="+", required=True,
-                   help="one JSON per (temperature, repeat), temperatures outer")
+                   help="one JSON per (endpoint, temperature, repeat), endpoints outer")
     p.add_argument("--server-log", type=Path, required=True)
     serving.add_gpu_lock_argument(p)
     a = p.parse_args(argv)
-    if len(a.reps) * len(a.temperatures) != len(a.out):
-        p.error("--out needs one path per (temperature, repeat)")
+    if len(a.endpoints) * len(a.reps) * len(a.temperatures) != len(a.out):
+        p.error("--out needs one path per (endpoint, temperature, repeat)")
     if (a.method is None) != (a.num_speculative_tokens == 0):
         p.error("a draft method needs --num-speculative-tokens >= 1, and n=0 takes none")
     if a.drafter is not None and a.method is None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 from lib import atomic_io
-from lib.bench_stats import SERIES, comparisons, series_intervals, series_label, valid_prompts
+from lib.bench_keys import SERIES
+from lib.bench_stats import comparisons, series_intervals, series_label, valid_prompts
 from lib.fidelity import fidelity_by_series
 
 
@@ -16,7 +17,7 @@ def main(sm) -> None:
     intervals = series_intervals(data).merge(labels, on=SERIES, how="left")
     atomic_io.write_text_atomically(Path(sm.output.intervals), intervals.to_csv(index=False))
     pairs = comparisons(data, margins=dict(sm.params.margins))
-    unjudged = {series_label(r.body, r.drafter, r.n) for r in labels.itertuples()
+    unjudged = {series_label(r.body, r.drafter, r.n, r.endpoint) for r in labels.itertuples()
                 if r.fidelity != "ok"}
     if len(pairs):
         pairs["fidelity"] = ["not judged: " + ", ".join(sorted({a, b} & unjudged))

@@ -56,20 +56,44 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def preset_instructions(preset: str, wanted: set[str]) -> list[dict]:
+    """The rows of a speculators preset (gb10: magpie) that `wanted` names, as instructions.jsonl
+    rows, read through speculators' own loader, row preparation and id, the ones
+    regenerate-responses used (so the ids match; the hub cache already holds the rows)."""
+    from speculators.cli import regenerate_responses as regen
+
+    config, rows, _ = regen.load_input_dataset(preset, None, None)
+    out = []
+    for row in rows:
+        primary = regen._primary_identifier(row)  # noqa: SLF001 - the id regenerate wrote
+        prepared = primary in wanted and regen.prepare_row(row, config)
+        if prepared:
+            user = next(t["content"] for t in prepared[1] if t["role"] == "user")
+            out.append({"id": primary, "conversations": [{"from": "human", "value": user}]})
+            wanted = wanted - {primary}
+        if not wanted:
+            break
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", type=Path, required=True, help="speculators' Arrow dataset")
     p.add_argument("--responses", type=Path, required=True)
-    p.add_argument("--instructions", type=Path, required=True)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--instructions", type=Path, help="the instructions.jsonl regenerated")
+    source.add_argument("--preset", help="the speculators preset regenerated (hub rows)")
     p.add_argument("--train-data-ratio", type=float, required=True)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     from datasets import load_from_disk
 
     ids = [list(map(int, r)) for r in load_from_disk(str(args.dataset))["input_ids"]]
-    rows = validation_prompts(ids, read_jsonl(args.responses), read_jsonl(args.instructions),
-                              args.train_data_ratio)
+    responses = read_jsonl(args.responses)
+    instructions = (read_jsonl(args.instructions) if args.instructions else
+                    preset_instructions(args.preset, {r["primary_id"] for r in responses}))
+    rows = validation_prompts(ids, responses, instructions, args.train_data_ratio)
     log.info("%d validation rows of %d (train_data_ratio %g)", len(rows), len(ids),
              args.train_data_ratio)
     atomic_io.write_text_atomically(args.out, "".join(json.dumps(r) + "\n" for r in rows))

@@ -3,8 +3,8 @@
 
 def bench_rep_outputs():
     return [
-        STUDY.bench_cell_json("{body}", "{drafter}", "{n}", t, r)
-        for t, r in STUDY.bench_measurements()
+        STUDY.bench_cell_json("{body}", "{drafter}", "{n}", e, t, r)
+        for e, t, r in STUDY.bench_measurements()
     ]
 
 
@@ -68,3 +68,17 @@ def verifier_validation_prompts(wildcards):
 
 def serving_check_setting(key):
     return lambda wildcards: config["serving_check"][key]
+
+
+def headroom_body_dir(role):
+    """The checkpoint of the headroom's served or mimicked body: the unquantised one (the hf
+    environment has no FP8 kernels; docs/methods.md, 'Headroom of a body shift')."""
+    return lambda wildcards: STUDY.body_dir(wildcards[role])
+
+
+def headroom_cells(wildcards):
+    """The served body's no-speculation cells: every endpoint, temperature and repeat."""
+    return [
+        STUDY.bench_cell_json(wildcards.served, "none", 0, e, t, r)
+        for e, t, r in STUDY.bench_measurements()
+    ]

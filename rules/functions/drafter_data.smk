@@ -21,6 +21,14 @@ def instructions_file(wildcards):
     return f"{RESULTS}/drafter_data/instructions.jsonl"
 
 
+def validation_instructions_arg(wildcards):
+    """Where the validation rows' instructions come from: the file, or the preset's rows."""
+    i = TRAINING["instructions"]
+    if i["source"] == "preset":
+        return f"--preset {i['preset']}"
+    return f"--instructions {instructions_file(wildcards)}"
+
+
 def regenerate_dataset_args(wildcards):
     i = TRAINING["instructions"]
     if i["source"] == "preset":

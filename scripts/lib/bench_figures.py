@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from lib import atomic_io  # noqa: E402
+from lib.bench_keys import with_endpoint  # noqa: E402
 
 
 def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -22,26 +23,37 @@ def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def deepest(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of each (body, drafter, temperature) series at its deepest n."""
-    spec = table[table["n"] > 0]
-    depth = spec.groupby(["body", "drafter", "temperature"])["n"].transform("max")
+    """Rows of each (body, drafter, endpoint, temperature) series at its deepest n."""
+    spec = with_endpoint(table[table["n"] > 0])
+    depth = spec.groupby(["body", "drafter", "endpoint", "temperature"])["n"].transform("max")
     return spec[spec["n"] == depth]
 
 
-def series_label(drafter: str, body: str, temperature: float) -> str:
-    """A series is a (drafter, body, temperature): repeats at different temperatures measure
-    different things and are never pooled into one mean."""
-    return f"{drafter} drafter on {body} body, T = {temperature:g}"
+def series_label(drafter: str, body: str, temperature: float, endpoint: str = "chat") -> str:
+    """A series is a (drafter, body, endpoint, temperature): repeats at different temperatures
+    or through different endpoints measure different things and are never pooled into one
+    mean."""
+    return f"{drafter} drafter on {body} body, T = {temperature:g}, {endpoint}"
+
+
+def conditions(*frames: pd.DataFrame) -> list[tuple[str, float]]:
+    """The (endpoint, temperature) pairs measured, one figure column each (chat first)."""
+    pairs = {(e, t) for f in frames for e, t in zip(f["endpoint"], f["temperature"])}
+    return sorted(pairs, key=lambda p: (p[0] != "chat", p[0], p[1])) or [("chat", 0.7)]
+
+
+def of_condition(frame: pd.DataFrame, endpoint: str, temperature: float) -> pd.DataFrame:
+    return frame[(frame["endpoint"] == endpoint) & (frame["temperature"] == temperature)]
 
 
 def acceptance_long(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (cell repeat, position k) with a_k, for the deepest n of each series."""
     rows = deepest(table)
     cols = [c for c in rows.columns if c.startswith("a") and c[1:].isdigit()]
-    long = rows.melt(id_vars=["body", "drafter", "temperature", "n", "rep"], value_vars=cols,
-                     var_name="position", value_name="acceptance").dropna()
+    long = rows.melt(id_vars=["body", "drafter", "endpoint", "temperature", "n", "rep"],
+                     value_vars=cols, var_name="position", value_name="acceptance").dropna()
     long["position"] = long["position"].str[1:].astype(int)
-    long["series"] = [series_label(r.drafter, r.body, r.temperature)
+    long["series"] = [series_label(r.drafter, r.body, r.temperature, r.endpoint)
                       for r in long.itertuples()]
     return long
 
@@ -73,22 +85,25 @@ def plot_acceptance(table: pd.DataFrame, out: Path, references: dict[str, list] 
 
 
 def with_baseline(rows: pd.DataFrame):
-    """(body, temperature, drafter, rows of that drafter on that body at that temperature
-    together with the body's n = 0 rows at the same temperature), for every drafter."""
-    for (body, temperature), group in rows.groupby(["body", "temperature"]):
+    """(body, endpoint, temperature, drafter, rows of that drafter on that body through that
+    endpoint at that temperature together with the body's n = 0 rows of the same endpoint and
+    temperature), for every drafter."""
+    for (body, endpoint, temperature), group in with_endpoint(rows).groupby(
+            ["body", "endpoint", "temperature"]):
         base = group[group["n"] == 0]
         for drafter in sorted(set(group["drafter"]) - {"none"}):
-            yield body, temperature, drafter, pd.concat([base, group[group["drafter"] == drafter]])
+            yield (body, endpoint, temperature, drafter,
+                   pd.concat([base, group[group["drafter"] == drafter]]))
 
 
 def throughput_series(cells: pd.DataFrame) -> pd.DataFrame:
-    """Each (body, drafter, temperature) series with its body's n=0 cells at that temperature,
-    plus the speedup over them and the ceiling 1 + sum_k a_k (tokens per verify step: the
-    speedup if drafting were free)."""
+    """Each (body, drafter, endpoint, temperature) series with its body's n=0 cells of that
+    endpoint and temperature, plus the speedup over them and the ceiling 1 + sum_k a_k (tokens
+    per verify step: the speedup if drafting were free)."""
     rows = []
-    for body, temperature, drafter, part in with_baseline(cells):
+    for body, endpoint, temperature, drafter, part in with_baseline(cells):
         baseline = part.loc[part["n"] == 0, "tok_s_aggregate"].mean()
-        part = part.assign(series=series_label(drafter, body, temperature),
+        part = part.assign(series=series_label(drafter, body, temperature, endpoint),
                            speedup=part["tok_s_aggregate"] / baseline)
         positions = [c for c in part.columns if c.startswith("a") and c[1:].isdigit()]
         part["ceiling"] = 1 + part[positions].fillna(0).sum(axis=1)
@@ -134,40 +149,41 @@ def positions_of(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def throughput_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
-    """tok/s rows of each (drafter, body) series at every n, with its body's n = 0 row (at the
-    same temperature) as the series' n = 0 point."""
-    tok = intervals[intervals["statistic"] == "tok_s"]
+    """tok/s rows of each (drafter, body) series at every n, with its body's n = 0 row (same
+    endpoint and temperature) as the series' n = 0 point."""
+    tok = with_endpoint(intervals[intervals["statistic"] == "tok_s"])
     rows = [part.sort_values("n").assign(series=f"{drafter} drafter on {body} body")
-            for body, _, drafter, part in with_baseline(tok)]
+            for body, _, _, drafter, part in with_baseline(tok)]
     return pd.concat(rows) if rows else tok.assign(series=[])
 
 
 def plot_acceptance_intervals(intervals: pd.DataFrame, out: Path) -> None:
-    """One column per temperature: per-position acceptance at each series' deepest n, and
-    output tok/s against n, each with its 95 % interval over prompts (scripts/lib/bench_stats.py)."""
+    """One column per (endpoint, temperature): per-position acceptance at each series' deepest
+    n, and output tok/s against n, each with its 95 % interval over prompts
+    (scripts/lib/bench_stats.py)."""
     data = positions_of(deepest(intervals))
     speed = throughput_intervals(intervals)
-    temps = sorted(set(data["temperature"]) | set(speed["temperature"])) or [0.7]
-    fig, axes = plt.subplots(2, len(temps), figsize=(5.5 * len(temps), 8), squeeze=False)
-    for col, t in enumerate(temps):
+    columns = conditions(data, speed)
+    fig, axes = plt.subplots(2, len(columns), figsize=(5.5 * len(columns), 8), squeeze=False)
+    for col, (endpoint, t) in enumerate(columns):
         ax = axes[0][col]
-        part = data[data["temperature"] == t]
+        part = of_condition(data, endpoint, t)
         for (body, drafter), g in part.groupby(["body", "drafter"]):
             g = g.sort_values("position")
             ax.errorbar(g["position"], g["estimate"],
                         yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]], marker="o",
                         capsize=3, label=f"{drafter} drafter on {body} body")
         ax.set(xlabel="draft position k", ylabel="a_k (accepted at k / drafts)", ylim=(0, 1),
-               title=f"acceptance at the deepest n, T = {t:g}")
+               title=f"acceptance at the deepest n, T = {t:g}, {endpoint}")
         ax.set_xticks(sorted(part["position"].unique()))
         ax.legend(fontsize=7)
         ax = axes[1][col]
-        for series, g in speed[speed["temperature"] == t].groupby("series"):
+        for series, g in of_condition(speed, endpoint, t).groupby("series"):
             ax.errorbar(g["n"], g["estimate"],
                         yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]], marker="o",
                         capsize=3, label=series)
         ax.set(xlabel="num_speculative_tokens n (0 = no speculation)",
-               ylabel="output tok/s at batch 1", title=f"throughput, T = {t:g}")
+               ylabel="output tok/s at batch 1", title=f"throughput, T = {t:g}, {endpoint}")
         ax.set_xticks(sorted(speed["n"].unique()))
         ax.legend(fontsize=7)
     fig.suptitle("95 % intervals: acceptance over prompts (repeats kept together); tok/s over"
@@ -182,10 +198,10 @@ def plot_mechanism(intervals: pd.DataFrame, kl: dict[str, float], drafter: str, 
     data = positions_of(deepest(intervals))
     data = data[(data["drafter"] == drafter) & data["body"].isin(kl)]
     data = data.assign(kl=data["body"].map(kl))
-    temps = sorted(data["temperature"].unique()) or [0.7]
-    fig, axes = plt.subplots(1, len(temps), figsize=(5.5 * len(temps), 4), squeeze=False)
-    for ax, t in zip(axes[0], temps):
-        part = data[data["temperature"] == t]
+    columns = conditions(data)
+    fig, axes = plt.subplots(1, len(columns), figsize=(5.5 * len(columns), 4), squeeze=False)
+    for ax, (endpoint, t) in zip(axes[0], columns):
+        part = of_condition(data, endpoint, t)
         for k, g in part.groupby("position"):
             g = g.sort_values("kl")
             ax.errorbar(g["kl"], g["estimate"], yerr=[g["estimate"] - g["lo"], g["hi"] - g["estimate"]],
@@ -196,7 +212,7 @@ def plot_mechanism(intervals: pd.DataFrame, kl: dict[str, float], drafter: str, 
                 ax.annotate(f"{body}\na_{a.index[-1]}/a_0={a.iloc[-1] / a.iloc[0]:.2f}",
                             (g["kl"].iloc[0], a.max()), fontsize=6, ha="center", va="bottom")
         ax.set(xlabel="KL(vanilla || body), first token, held-out prompts", ylim=(0, 1.05),
-               ylabel="a_k", title=f"{drafter} drafter, T = {t:g}")
+               ylabel="a_k", title=f"{drafter} drafter, T = {t:g}, {endpoint}")
         ax.legend(fontsize=7)
     fig.suptitle("Mechanism: acceptance of the vanilla-trained drafter against the body shift")
     save(fig, out)

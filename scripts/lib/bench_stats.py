@@ -40,10 +40,10 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from lib.bench_keys import ROW, SERIES, with_endpoint
 from lib.fidelity import fidelity_status
 from scipy.stats import norm, t
 
-SERIES = ["body", "drafter", "n", "temperature"]
 LEVEL = 0.95
 # A conditional rate a_k / a_(k-1) rests on the drafts accepted at k - 1; with fewer than this
 # in either series a comparison of it is not judged (a bootstrap of a handful of events gives
@@ -143,7 +143,7 @@ def series_intervals(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0)
     """Point estimate and 95 % bootstrap interval of each statistic of each series: over
     prompts, and for tok/s over prompts and repeats (the module docstring)."""
     rows = []
-    for key, part in prompts.groupby(SERIES):
+    for key, part in with_endpoint(prompts).groupby(SERIES):
         positions = position_columns(part)[: key[2]]  # n = 0: none
         sums = prompt_sums(part, positions)
         values = sums.to_numpy(dtype=float)
@@ -163,8 +163,9 @@ def series_intervals(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0)
     return pd.DataFrame(rows)
 
 
-def series_label(body: str, drafter: str, n: int) -> str:
-    return "no speculation" + f" on {body}" if n == 0 else f"{drafter} drafter on {body} n={n}"
+def series_label(body: str, drafter: str, n: int, endpoint: str = "chat") -> str:
+    label = f"no speculation on {body}" if n == 0 else f"{drafter} drafter on {body} n={n}"
+    return label + f", {endpoint}"
 
 
 def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, seed: int
@@ -225,52 +226,83 @@ def verdict(lo: float, hi: float, null: float) -> str:
     return "separated" if (lo > null or hi < null) else "not separated at 95 %"
 
 
+# The degeneration measures compare the same body's output across endpoints only: across bodies
+# or drafters at one endpoint they are the fidelity gate's business, not a comparison's.
+DEGENERATION = ("seq_rep_4", "distinct_2")
+
+
+def differences(a: pd.DataFrame, b: pd.DataFrame, n: int, n_boot: int, seed: int,
+                margins: dict[str, float], skip: tuple[str, ...]) -> list[dict]:
+    """Paired differences a - b of every statistic but `skip`, each with its verdict."""
+    rows = []
+    for stat, (est, lo, hi, shared) in paired(a, b, position_columns(a)[:n], n_boot,
+                                              seed).items():
+        if stat in skip:
+            continue
+        margin = margin_of(stat, margins)
+        judged = verdict(lo, hi, 0.0)
+        if stat.startswith("cond"):
+            events = min(x[f"accepted_{int(stat[4:]) - 1}"].sum() for x in (a, b))
+            if events < MIN_CONDITIONING_EVENTS:
+                judged = f"not judged: {events} accepted at the position before"
+        rows.append({"statistic": stat, "kind": "difference", "estimate": est, "lo": lo,
+                     "hi": hi, "prompts": shared, "verdict": judged, "margin": margin,
+                     "equivalence": equivalence(lo, hi, margin, ratio=False)})
+    return rows
+
+
+def ratio_row(statistic: str, est: float, lo: float, hi: float, shared: int,
+              margins: dict[str, float]) -> dict:
+    margin = margin_of("speedup", margins)
+    return {"statistic": statistic, "kind": "ratio", "estimate": est, "lo": lo, "hi": hi,
+            "prompts": shared, "verdict": verdict(lo, hi, 1.0), "margin": margin,
+            "equivalence": equivalence(lo, hi, margin, ratio=True)}
+
+
 def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
                 margins: dict[str, float] | None = None) -> pd.DataFrame:
-    """Paired comparisons: (1) series with the same n and temperature that differ in exactly
-    one of body and drafter (acceptance: difference); (2) every speculative series against
-    its body's no-speculation cell at the same temperature (throughput: ratio)."""
+    """Paired comparisons: (1) series with the same n, endpoint and temperature that differ in
+    exactly one of body and drafter (acceptance: difference); (2) every speculative series
+    against its body's no-speculation cell on the same endpoint at the same temperature
+    (throughput: ratio); (3) each series on the raw endpoint against the same series on chat
+    (acceptance and degeneration: difference; tok/s: ratio), the same prompts sent without and
+    with the chat template."""
+    margins = margins or {}
     rows = []
-    groups = dict(tuple(prompts.groupby(SERIES)))
-    for (body_a, dr_a, n_a, t_a), (body_b, dr_b, n_b, t_b) in combinations(sorted(groups), 2):
-        if n_a == 0 or (n_a, t_a) != (n_b, t_b) or (body_a != body_b) == (dr_a != dr_b):
+    groups = dict(tuple(with_endpoint(prompts).groupby(SERIES)))
+    for key_a, key_b in combinations(sorted(groups), 2):
+        (body_a, dr_a, n_a, e_a, t_a), (body_b, dr_b, n_b, e_b, t_b) = key_a, key_b
+        if n_a == 0 or (n_a, e_a, t_a) != (n_b, e_b, t_b) or (body_a != body_b) == (dr_a != dr_b):
             continue
-        a, b = groups[(body_a, dr_a, n_a, t_a)], groups[(body_b, dr_b, n_b, t_b)]
-        positions = position_columns(a)[:n_a]
-        for stat, (est, lo, hi, shared) in paired(a, b, positions, n_boot, seed).items():
-            if stat in ("tok_s", "seq_rep_4", "distinct_2"):
-                continue
-            margin = margin_of(stat, margins or {})
-            judged = verdict(lo, hi, 0.0)
-            if stat.startswith("cond"):
-                events = min(x[f"accepted_{int(stat[4:]) - 1}"].sum() for x in (a, b))
-                if events < MIN_CONDITIONING_EVENTS:
-                    judged = f"not judged: {events} accepted at the position before"
-            rows.append({"temperature": t_a, "statistic": stat, "kind": "difference",
-                         "a": series_label(body_a, dr_a, n_a),
-                         "b": series_label(body_b, dr_b, n_b), "estimate": est, "lo": lo,
-                         "hi": hi, "prompts": shared, "verdict": judged,
-                         "margin": margin,
-                         "equivalence": equivalence(lo, hi, margin, ratio=False)})
-    for (body, drafter, n, temp), a in sorted(groups.items()):
-        base = groups.get((body, "none", 0, temp))
+        labels = {"temperature": t_a, "endpoint": e_a, "a": series_label(body_a, dr_a, n_a, e_a),
+                  "b": series_label(body_b, dr_b, n_b, e_b)}
+        rows += [labels | r for r in differences(groups[key_a], groups[key_b], n_a, n_boot,
+                                                 seed, margins, ("tok_s", *DEGENERATION))]
+    for (body, drafter, n, endpoint, temp), a in sorted(groups.items()):
+        base = groups.get((body, "none", 0, endpoint, temp))
         if n == 0 or base is None:
             continue
-        est, lo, hi, shared = speedup(a, base, n_boot, seed)
-        margin = margin_of("speedup", margins or {})
-        rows.append({"temperature": temp, "statistic": "speedup (tok/s ratio)", "kind": "ratio",
-                     "a": series_label(body, drafter, n), "b": series_label(body, "none", 0),
-                     "estimate": est, "lo": lo, "hi": hi, "prompts": shared,
-                     "verdict": verdict(lo, hi, 1.0),
-                     "margin": margin,
-                     "equivalence": equivalence(lo, hi, margin, ratio=True)})
+        rows.append({"temperature": temp, "endpoint": endpoint,
+                     "a": series_label(body, drafter, n, endpoint),
+                     "b": series_label(body, "none", 0, endpoint)}
+                    | ratio_row("speedup (tok/s ratio)", *speedup(a, base, n_boot, seed),
+                                margins))
+    for (body, drafter, n, endpoint, temp), a in sorted(groups.items()):
+        chat = groups.get((body, drafter, n, "chat", temp))
+        if endpoint != "raw" or chat is None:
+            continue
+        labels = {"temperature": temp, "endpoint": "raw - chat",
+                  "a": series_label(body, drafter, n, "raw"),
+                  "b": series_label(body, drafter, n, "chat")}
+        rows += [labels | r for r in differences(a, chat, n, n_boot, seed, margins, ("tok_s",))]
+        rows.append(labels | ratio_row("tok/s ratio (raw over chat)",
+                                       *speedup(a, chat, n_boot, seed), margins))
     return pd.DataFrame(rows)
 
 
 def valid_prompts(prompts: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     """Only the rows whose (cell, temperature, repeat) did not fail the fidelity gate: passed,
     or not judged (no n = 0 cell of the body in a partial report; `fidelity` says so)."""
-    keys = ["body", "drafter", "n", "temperature", "rep"]
-    kept = cells.assign(fidelity=fidelity_status(cells))
-    kept = kept[kept["fidelity"] != "FAIL"][[*keys, "fidelity"]]
-    return prompts.merge(kept, on=keys, how="inner")
+    kept = with_endpoint(cells).assign(fidelity=fidelity_status(cells))
+    kept = kept[kept["fidelity"] != "FAIL"][[*ROW, "fidelity"]]
+    return with_endpoint(prompts).merge(kept, on=ROW, how="inner")

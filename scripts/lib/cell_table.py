@@ -5,11 +5,12 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from lib.bench_keys import DEFAULT_ENDPOINT
 from lib.bench_stats import position_columns
 from lib.degeneration import rates, repetition_counts
 
 COLUMNS = [
-    "body", "drafter", "method", "n", "rep", "seed", "temperature", "max_tokens",
+    "body", "drafter", "method", "n", "endpoint", "rep", "seed", "temperature", "max_tokens",
     "tok_s_aggregate", "tok_s_per_prompt", "total_output_tokens", "acceptance_rate",
     "acceptance_length", "mean_logprob", "logprob_tokens", "vllm_package",
 ]
@@ -19,6 +20,7 @@ def cell_row(record: dict) -> dict:
     cell, metrics = record["cell"], record["metrics"]
     row = {k: cell.get(k) for k in ("body", "drafter", "method", "n", "rep", "seed",
                                     "temperature", "max_tokens")}
+    row["endpoint"] = cell.get("endpoint", DEFAULT_ENDPOINT)
     row |= {k: metrics.get(k) for k in ("tok_s_aggregate", "tok_s_per_prompt",
                                         "total_output_tokens", "acceptance_rate",
                                         "acceptance_length", "mean_logprob", "logprob_tokens")}
@@ -38,6 +40,7 @@ def prompt_rows(record: dict) -> list[dict]:
     """The raw per-prompt counters of one (cell, temperature, repeat), one row per prompt."""
     cell = record["cell"]
     key = {k: cell.get(k) for k in ("body", "drafter", "n", "temperature", "rep")}
+    key["endpoint"] = cell.get("endpoint", DEFAULT_ENDPOINT)
     rows = []
     for r in record.get("per_prompt") or []:
         row = key | {k: r[k] for k in ("prompt_index", "output_tokens", "latency_s",

@@ -80,17 +80,47 @@ def as_list(x) -> list:
     return x if isinstance(x, list) else [x]
 
 
+# Every published bench number was measured at T = 0.7 (lib/erratum.py judges them there).
+SEEDS_TEMPERATURE = 0.7
+
+
+def claim_cells(claim: dict) -> list[tuple[str, str, int, str, float]]:
+    """The bench series (body, drafter, n, endpoint, temperature) a measured or withdrawn
+    claim is judged on."""
+    m = claim.get("measures") or {}
+    if claim["kind"] not in DRAWABLE or "drafter" not in m or "n" not in m:
+        return []
+    return [(m["body"], m["drafter"], n, m.get("endpoint", "chat"),
+             m.get("temperature", SEEDS_TEMPERATURE)) for n in as_list(m["n"])]
+
+
+def control_cells(claim: dict, bench_ns: list[int]) -> list[tuple[str, str, int, str, float]]:
+    """The series a qualitative claim's control compares (lib/erratum.py, control_verdict), on
+    the chat endpoint at the seeds' temperature; `bench_ns`: the n a best-n control sweeps."""
+    c = claim.get("control") or {}
+    t, cells = SEEDS_TEMPERATURE, []
+    if c.get("test") == "decay_from_body_shift":
+        cells = [(body, c["drafter"], c["n"]) for body in ("vanilla", "abliterated")]
+    elif c.get("test") == "no_body_tax":
+        cells = [(c["body"], "none", 0), ("vanilla", "none", 0)]
+    elif c.get("test") == "best_n":
+        cells = [(c["body"], c["drafter"], n) for n in bench_ns if n > 0]
+    elif c.get("test") == "drafter_beats":
+        cells = [(c["body"], c["drafter"], c["n"]), (c["body"], c["other_drafter"], c["n"])]
+    elif c.get("test") == "endpoint_artifact":
+        return [(c["body"], c["drafter"], c["n"], e, t) for e in ("chat", "raw")]
+    return [(body, drafter, n, "chat", t) for body, drafter, n in cells]
+
+
 def unbenched(claims: list[dict], profile: str,
-              configurations: set[tuple[str, str, int]]) -> list[str]:
-    """Measured bench claims of `profile` whose (body, drafter, n) the profile does not bench
-    and that do not say why (not_benched)."""
+              cells: set[tuple[str, str, int, str, float]]) -> list[str]:
+    """Measured bench claims of `profile` whose series (body, drafter, n, endpoint, T) the
+    profile does not bench and that do not say why (not_benched)."""
     out = []
     for c in claims:
-        m = c.get("measures") or {}
-        if (c["kind"] not in DRAWABLE or c.get("profile") != profile
-                or c.get("not_benched") or "drafter" not in m or "n" not in m):
+        if c.get("profile") != profile or c.get("not_benched"):
             continue
-        for n in as_list(m["n"]):
-            if (m["body"], m["drafter"], n) not in configurations:
-                out.append(f"{c['id']}: ({m['body']}, {m['drafter']}, n={n})")
+        out += [f"{c['id']}: ({body}, {drafter}, n={n}, {endpoint}, T={t:g})"
+                for body, drafter, n, endpoint, t in claim_cells(c)
+                if (body, drafter, n, endpoint, t) not in cells]
     return out

@@ -27,6 +27,7 @@ import re
 import pandas as pd
 from lib.bench_stats import (MIN_CONDITIONING_EVENTS, N_BOOT, equivalence, margin_of, paired,
                              position_columns, speedup)
+from lib.bench_keys import with_endpoint
 from lib.claims_ledger import ClaimError, as_list
 from lib.fidelity import fidelity_status
 
@@ -404,6 +405,8 @@ def control_verdict(claim: dict, prompts: pd.DataFrame | None, margins: dict[str
                 f" [{lo:.3f}, {hi:.3f}], {eq}{where}")
     if c["test"] == "best_n":
         return best_n_verdict(rows, c, where, n_boot)
+    if c["test"] == "endpoint_artifact":
+        return endpoint_artifact_verdict(prompts, c, margins, bodies, n_boot)
     if c["test"] == "drafter_beats":
         best = series_of(rows, c["body"], c["drafter"], c["n"])
         others = {n: p for (d, n), p in rows[rows["body"] == c["body"]].groupby(
@@ -415,6 +418,35 @@ def control_verdict(claim: dict, prompts: pd.DataFrame | None, margins: dict[str
         return (f"{head}: tok/s of the {c['drafter']} drafter at n = {c['n']} over the"
                 f" {c['other_drafter']} drafter's, {words}{where}")
     raise ClaimError(f"claim '{claim['id']}': unknown control '{c['test']}'")
+
+
+def endpoint_artifact_verdict(prompts: pd.DataFrame, c: dict, margins: dict[str, float],
+                              bodies: str, n_boot: int) -> str:
+    """The endpoint correction's explanation: on the raw endpoint the body's output repeats
+    itself more (seq-rep-4) and the drafter's acceptance rises. Supported when both raw-minus-
+    chat differences are separated above 0; contradicted when raw does not raise acceptance
+    (its difference separated below 0, or equivalent to 0 within the margin)."""
+    rows = with_endpoint(prompts)
+    rows = rows[rows["temperature"] == SEEDS_TEMPERATURE]
+    raw, chat = (series_of(rows[rows["endpoint"] == e], c["body"], c["drafter"], c["n"])
+                 for e in ("raw", "chat"))
+    if raw.empty or chat.empty:
+        return (f"not judged: this run lacks the {c['drafter']} drafter at n = {c['n']} on the"
+                f" {c['body']} body on both endpoints")
+    diff = paired(raw, chat, position_columns(raw)[: c["n"]], n_boot, 0)
+    if "seq_rep_4" not in diff:
+        return "not judged: the cells carry no repetition counts"
+    rep4, a0 = diff["seq_rep_4"], diff["a0"]
+    m = margin_of("a0", margins)
+    if rep4[1] > 0 and a0[1] > 0:
+        head = "supported: on the raw endpoint the output repeats itself more and a_0 is higher"
+    elif a0[2] < 0 or equivalence(a0[1], a0[2], m, ratio=False).startswith("equivalent"):
+        head = "contradicted: the raw endpoint does not raise the drafter's acceptance"
+    else:
+        head = "not decided: a difference not separated"
+    return (f"{head}; raw minus chat: seq-rep-4 {interval_words(*rep4[:3])}, a0"
+            f" {interval_words(*a0[:3])} (on this run's bodies: {bodies}; T ="
+            f" {SEEDS_TEMPERATURE:g}, the {c['drafter']} drafter at n = {c['n']})")
 
 
 def best_n_verdict(rows: pd.DataFrame, c: dict, where: str, n_boot: int) -> str:
@@ -639,6 +671,7 @@ def summary(table: pd.DataFrame, profile: str, claim_profile: str = "gb10") -> l
                        f"{r.claim}: {r.verdict.split(':', 1)[0]}" for r in qualitative.itertuples())
                    + ".")
     out.append("What this run cannot judge, and why, is in each verdict: claims of another"
-               " profile, cells it does not bench (the raw endpoint, Chinese prompts, Round 2),"
+               " profile, cells it does not bench (Chinese prompts, Round 2; the raw endpoint"
+               " where the profile leaves it out),"
                " and incidents and wall times of the author's runs.")
     return out

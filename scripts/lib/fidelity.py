@@ -4,8 +4,8 @@ erratum read the verdict).
 
 Speculative decoding (with correct rejection sampling) leaves the output distribution
 unchanged, so the mean target log-prob of the sampled tokens must match that of the same body
-served without speculation at the same temperature. The unit judged is a series (body, drafter,
-n, T), its repeats pooled. The threshold comes from the data: FIDELITY_Z standard errors of the
+served without speculation on the same endpoint at the same temperature. The unit judged is a
+series (body, drafter, n, endpoint, T), its repeats pooled. The threshold comes from the data: FIDELITY_Z standard errors of the
 difference, paired by prompt (both means are over the same prompts, so a prompt's own
 difficulty cancels) with the repeats of a prompt pooled into one unit (paired_difference),
 capped by the config's `max_delta_logprob` when there are too few prompts for the standard
@@ -26,6 +26,7 @@ that label, and listed as such.
 
 import numpy as np
 import pandas as pd
+from lib.bench_keys import REFERENCE, ROW, SERIES, with_endpoint
 
 # Standard errors of the mean log-prob difference a correct sampler may show: at 4 the chance
 # of failing a correct series is ~6e-5 (normal approximation). On the committed GPU study (40
@@ -48,24 +49,25 @@ def common_prefix_share(a: str, b: str) -> float:
 
 
 def greedy_agreement(prompts: pd.DataFrame) -> pd.DataFrame:
-    """At T = 0: (body, drafter, n, rep) -> greedy_match, greedy_prefix against the body's n=0
-    tokens for the same repeat and prompt."""
+    """At T = 0: (body, drafter, n, endpoint, rep) -> greedy_match, greedy_prefix against the
+    body's n=0 tokens on the same endpoint for the same repeat and prompt."""
+    prompts = with_endpoint(prompts)
     greedy = prompts[prompts["temperature"] == 0]
-    base = greedy[greedy["n"] == 0].set_index(["body", "rep", "prompt_index"])["token_ids"]
+    base = greedy[greedy["n"] == 0].set_index(
+        ["body", "endpoint", "rep", "prompt_index"])["token_ids"]
     rows = []
-    for (body, drafter, n, rep), part in greedy[greedy["n"] > 0].groupby(
-            ["body", "drafter", "n", "rep"]):
-        pairs = [(t, base.get((body, rep, i))) for t, i in zip(part["token_ids"],
-                                                             part["prompt_index"])]
+    for (body, drafter, n, endpoint, rep), part in greedy[greedy["n"] > 0].groupby(
+            ["body", "drafter", "n", "endpoint", "rep"]):
+        pairs = [(t, base.get((body, endpoint, rep, i)))
+                 for t, i in zip(part["token_ids"], part["prompt_index"])]
         pairs = [(t, b) for t, b in pairs if b is not None]
         if pairs:
-            rows.append({"body": body, "drafter": drafter, "n": n, "rep": rep,
-                         "temperature": 0.0,
+            rows.append({"body": body, "drafter": drafter, "n": n, "endpoint": endpoint,
+                         "rep": rep, "temperature": 0.0,
                          "greedy_match": sum(t == b for t, b in pairs) / len(pairs),
                          "greedy_prefix": sum(common_prefix_share(t, b) for t, b in pairs)
                          / len(pairs)})
-    return pd.DataFrame(rows, columns=["body", "drafter", "n", "rep", "temperature",
-                                       "greedy_match", "greedy_prefix"])
+    return pd.DataFrame(rows, columns=[*ROW, "greedy_match", "greedy_prefix"])
 
 
 def paired_difference(cell: pd.DataFrame, reference: pd.DataFrame, value: str = "sum_logprob",
@@ -108,27 +110,27 @@ def temperature_shift(cell: pd.DataFrame, reference: pd.DataFrame) -> tuple[floa
 
 def series_fidelity(df: pd.DataFrame, prompts: pd.DataFrame | None,
                     max_delta_logprob: float) -> pd.DataFrame:
-    """Per series (body, drafter, n, T): its delta (all repeats pooled, over the prompts it
-    shares with the body's n=0 repeats at T) and its threshold, min(cap, FIDELITY_Z x the paired
+    """Per series (body, drafter, n, endpoint, T): its delta (all repeats pooled, over the
+    prompts it shares with the body's n=0 repeats on that endpoint at T) and its threshold, min(cap, FIDELITY_Z x the paired
     standard error); the cap alone, and the rows' own deltas averaged, without per-prompt
     log-probs. The series is the unit judged: its repeats are the same prompts served again,
     evidence about one sampler. Where the cells carry temperature scores (T > 0, top log-probs
     recorded), also the series' temperature shift and its threshold, FIDELITY_Z standard
     errors: the mean log-prob alone lets a series served at T = 0.8 for 0.7 pass at 40 prompts
     most of the time, the score does not (tests/unit/lib/test_fidelity.py, docs/methods.md)."""
-    keys = ["body", "drafter", "n", "temperature"]
-    out = df.groupby(keys)["delta_logprob"].mean().rename("series_delta_logprob").reset_index()
+    df = with_endpoint(df)
+    out = df.groupby(SERIES)["delta_logprob"].mean().rename("series_delta_logprob").reset_index()
     out["fidelity_threshold"] = max_delta_logprob
     out["temperature_shift"] = float("nan")
     out["temperature_shift_threshold"] = float("nan")
     if prompts is None or prompts.empty or "sum_logprob" not in prompts:
         return out
-    unit = prompts.dropna(subset=["sum_logprob"])
-    series = dict(list(unit.groupby(keys)))
-    references = dict(list(unit[unit["n"] == 0].groupby(["body", "temperature"])))
+    unit = with_endpoint(prompts.dropna(subset=["sum_logprob"]))
+    series = dict(list(unit.groupby(SERIES)))
+    references = dict(list(unit[unit["n"] == 0].groupby(REFERENCE)))
     for i, row in out.iterrows():
-        cell = series.get((row.body, row.drafter, row.n, row.temperature))
-        ref = references.get((row.body, row.temperature))
+        cell = series.get((row.body, row.drafter, row.n, row.endpoint, row.temperature))
+        ref = references.get((row.body, row.endpoint, row.temperature))
         if cell is None or ref is None:
             continue
         delta, se = paired_difference(cell, ref)
@@ -145,15 +147,15 @@ def series_fidelity(df: pd.DataFrame, prompts: pd.DataFrame | None,
 
 def judge_fidelity(df: pd.DataFrame, max_delta_logprob: float,
                    prompts: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Add reference_logprob (mean of the body's n=0 repeats at that T), each row's delta, its
-    series' pooled delta and threshold, and the verdict (the series', on each of its rows)."""
-    df = df.copy()
-    baseline = df[df["n"] == 0].groupby(["body", "temperature"])["mean_logprob"].mean()
-    keys = list(zip(df["body"], df["temperature"]))
+    """Add reference_logprob (mean of the body's n=0 repeats on that endpoint at that T), each
+    row's delta, its series' pooled delta and threshold, and the verdict (the series', on each
+    of its rows)."""
+    df = with_endpoint(df)
+    baseline = df[df["n"] == 0].groupby(REFERENCE)["mean_logprob"].mean()
+    keys = list(zip(*(df[k] for k in REFERENCE)))
     df["reference_logprob"] = [baseline.get(k, float("nan")) for k in keys]
     df["delta_logprob"] = df["mean_logprob"] - df["reference_logprob"]
-    df = df.merge(series_fidelity(df, prompts, max_delta_logprob),
-                  on=["body", "drafter", "n", "temperature"], how="left")
+    df = df.merge(series_fidelity(df, prompts, max_delta_logprob), on=SERIES, how="left")
     hotter = df["temperature_shift"].abs() > df["temperature_shift_threshold"]  # NaN: untested
     df["fidelity_ok"] = (df["series_delta_logprob"].abs() <= df["fidelity_threshold"]) & ~hotter
     df["fidelity"] = [
@@ -162,7 +164,7 @@ def judge_fidelity(df: pd.DataFrame, max_delta_logprob: float,
         for ref, ok in zip(df["reference_logprob"], df["fidelity_ok"])
     ]
     df["counters_ok"] = df["counter_problems"].fillna("") == ""
-    return df.sort_values(["body", "drafter", "n", "temperature", "rep"]).reset_index(drop=True)
+    return df.sort_values(ROW).reset_index(drop=True)
 
 
 def greedy_gate(table: pd.DataFrame, min_greedy_prefix: float) -> pd.DataFrame:
@@ -187,7 +189,8 @@ def describe_failure(r) -> str:
     """One failing row: its own delta, its series' pooled delta against the threshold (what
     was judged) and, at T = 0, its greedy prefix."""
     series = getattr(r, "series_delta_logprob", r.delta_logprob)
-    return (f"{r.body}/{r.drafter}/n{r.n}/T{r.temperature:g}/rep{r.rep}: delta"
+    return (f"{r.body}/{r.drafter}/n{r.n}/{getattr(r, 'endpoint', 'chat')}/T{r.temperature:g}/"
+            f"rep{r.rep}: delta"
             f" {r.delta_logprob:+.3f} nats, series {series:+.3f}"
             f" (threshold {getattr(r, 'fidelity_threshold', float('nan')):.3f}),"
             f" temperature shift {getattr(r, 'temperature_shift', float('nan')):+.3f}"
@@ -201,4 +204,4 @@ def fidelity_by_series(prompts: pd.DataFrame) -> pd.DataFrame:
         others = sorted(set(values) - {"ok"})
         return others[0] if others else "ok"
 
-    return prompts.groupby(["body", "drafter", "n", "temperature"])["fidelity"].agg(label).reset_index()
+    return with_endpoint(prompts).groupby(SERIES)["fidelity"].agg(label).reset_index()

@@ -26,7 +26,7 @@ def cells_table(cells_csv: Path, out: Path, missing: Path | None = None) -> None
     status = fidelity_status(table)
     failed = int((status == "FAIL").sum())
     unjudged = int(status.str.startswith("not judged").sum())
-    notes = [f"{len(table)} rows (cell x temperature x repeat); {failed} failed the"
+    notes = [f"{len(table)} rows (cell x endpoint x temperature x repeat); {failed} failed the"
              " output-fidelity gate and are not plotted."]
     if unjudged:
         notes.append(f"{unjudged} rows were not judged by the gate (their body's n = 0 cell was"
@@ -59,6 +59,12 @@ def comparisons_table(csv: Path, out: Path) -> None:
     notes = ["difference: a minus b; ratio: a over b (throughput). 'separated': the 95 %"
              " interval excludes 0 (ratio: 1); otherwise not separated at 95 %, which says no"
              " difference was seen, not that there is none."]
+    if "endpoint" in table and (table["endpoint"] == "raw - chat").any():
+        notes.append("endpoint 'raw - chat': the same series with each prompt sent as text to"
+                     " /v1/completions (no chat template, as the seeds' bench script sent it)"
+                     " minus through /v1/chat/completions, paired by prompt and seed; seq_rep_4"
+                     " and distinct_2 measure how much the output repeats itself"
+                     " (docs/methods.md, 'Degenerate output').")
     if "equivalence" in table:
         notes.append("'equivalent within +-m' (ratio: within xm): the whole 95 % interval lies"
                      " inside the margin declared in the config (bench.equivalence_margins,"

@@ -86,6 +86,13 @@ class Profile:
                 if n > 0:
                     yield series["body"], series["drafter"], n
 
+    def bench_series(self):
+        """(body, drafter, n, endpoint, temperature) of every series the bench measures."""
+        for body, drafter, n in self.bench_configurations():
+            for endpoint in self.bench_endpoints():
+                for t in self.bench_temperatures():
+                    yield body, drafter, n, endpoint, t
+
     def bench_reps(self) -> list[int]:
         return list(range(1, self.config["bench"]["repeats"] + 1))
 
@@ -97,17 +104,24 @@ class Profile:
     def bench_temperatures(self) -> list[float]:
         return self.config["bench"]["temperatures"]
 
-    def bench_measurements(self) -> list[tuple[float, int]]:
-        """(temperature, repeat) in the order a cell measures them; one JSON each."""
-        return [(t, r) for t in self.bench_temperatures() for r in self.bench_reps()]
+    def bench_endpoints(self) -> list[str]:
+        """chat, raw or both (config bench.endpoints; chat where a profile predates the axis)."""
+        return self.config["bench"].get("endpoints") or ["chat"]
 
-    def bench_cell_json(self, body: str, drafter: str, n, temperature: float, rep) -> str:
-        return f"{self.results}/bench/{body}/{drafter}/n{n}/T{temperature:g}/rep{rep}.json"
+    def bench_measurements(self) -> list[tuple[str, float, int]]:
+        """(endpoint, temperature, repeat) in the order a cell measures them; one JSON each."""
+        return [(e, t, r) for e in self.bench_endpoints() for t in self.bench_temperatures()
+                for r in self.bench_reps()]
+
+    def bench_cell_json(self, body: str, drafter: str, n, endpoint: str, temperature: float,
+                        rep) -> str:
+        return (f"{self.results}/bench/{body}/{drafter}/n{n}/{endpoint}/T{temperature:g}/"
+                f"rep{rep}.json")
 
     def bench_cell_jsons(self) -> list[str]:
-        return [self.bench_cell_json(body, drafter, n, t, r)
+        return [self.bench_cell_json(body, drafter, n, e, t, r)
                 for body, drafter, n in self.bench_configurations()
-                for t, r in self.bench_measurements()]
+                for e, t, r in self.bench_measurements()]
 
     def measured_bench_cell_jsons(self) -> list[str]:
         """Every configured cell JSON; with `partial_bench: true` (`--config partial_bench=True`),
@@ -125,6 +139,29 @@ class Profile:
             if any(s["drafter"] == drafter and s["body"] != "vanilla" for s in series):
                 return drafter
         return ""
+
+    def headroom_pairs(self) -> list[tuple[str, str]]:
+        """(served body a, mimicked body b): each body the mechanism drafter is benched on
+        besides its own verifier b (lib/headroom.py: what a perfect mimic of b gets on a)."""
+        drafter = self.mechanism_drafter()
+        if not drafter:
+            return []
+        verifier = self.config["drafters"][drafter].get("verifier", "vanilla")
+        bodies = [s["body"] for s in self.config["bench"]["series"] if s["drafter"] == drafter]
+        return [(a, verifier) for a in dict.fromkeys(bodies) if a != verifier]
+
+    def headroom_table(self, served: str, mimic: str) -> str:
+        return f"{self.results}/headroom/{served}-vs-{mimic}.csv"
+
+    def headroom_tables(self) -> list[str]:
+        return [self.headroom_table(a, b) for a, b in self.headroom_pairs()]
+
+    def headroom_depth(self) -> int:
+        """Draft positions the headroom covers: the mechanism drafter's deepest benched n."""
+        bench = self.config["bench"]
+        return max((n for s in bench["series"] if s["drafter"] == self.mechanism_drafter()
+                    for n in s.get("num_speculative_tokens") or bench["num_speculative_tokens"]),
+                   default=1)
 
     def body_needs(self, body: str) -> dict[str, list[str]]:
         """What the pinned vLLM must do with `body`: drafting method -> who asks it (the
@@ -158,6 +195,8 @@ class Profile:
             names.append("mechanism.png")
         if self.abliteration_reports():
             names.append("body_shift.html")
+        if self.headroom_pairs():
+            names.append("headroom.html")
         if self.trained_drafters():
             names.append("training_curves.png")
         if self.serving_check_enabled():

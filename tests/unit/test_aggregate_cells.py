@@ -76,7 +76,7 @@ def test_the_fidelity_gate_fails_the_run_naming_each_failing_row(tmp_path):
     df.to_csv(cells, index=False)
     sm = SimpleNamespace(input=[str(cells)], output=[str(tmp_path / "gate.txt")],
                          log=[str(tmp_path / "gate.log")])
-    with pytest.raises(SystemExit, match="vanilla/vanilla/n2/T0.7/rep1: delta"):
+    with pytest.raises(SystemExit, match="vanilla/vanilla/n2/chat/T0.7/rep1: delta"):
         gate(sm)
     assert not (tmp_path / "gate.txt").exists()
     df.loc[df["fidelity"] == "FAIL", "fidelity"] = "not judged: no n=0 cell of this body"

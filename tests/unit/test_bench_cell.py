@@ -240,3 +240,41 @@ def test_weight_digests_are_read_from_the_digest_file(tmp_path):
     empty.mkdir()
     with pytest.raises(SystemExit, match="no \\*.safetensors"):
         write_digest(["--model", str(empty), "--out", str(tmp_path / "e.json")])
+
+
+def test_raw_requests_send_the_prompt_text_without_a_template():
+    from bench_cell import bench_command, prompt_request
+
+    raw = prompt_request("Write a poem", 0.7, 32, 5, top_logprobs=20, endpoint="raw")
+    assert raw["prompt"] == "Write a poem" and "messages" not in raw and raw["logprobs"] == 20
+    chat = prompt_request("Write a poem", 0.7, 32, 5, top_logprobs=20)
+    assert chat["messages"] == [{"role": "user", "content": "Write a poem"}]
+    assert chat["logprobs"] is True and chat["top_logprobs"] == 20
+    for endpoint, backend, path in (("chat", "openai-chat", "/v1/chat/completions"),
+                                    ("raw", "openai", "/v1/completions")):
+        argv = bench_command("http://h", ROOT, ROOT / "p.jsonl", 3, 32, 0.7, 1, ROOT, "r.json",
+                             endpoint)
+        assert argv[argv.index("--backend") + 1] == backend
+        assert argv[argv.index("--endpoint") + 1] == path
+        # the server applies the chat template; `vllm bench serve` must not apply it as well
+        assert "--skip-chat-template" in argv
+
+
+def test_completion_log_probs_read_like_chat_ones():
+    """/v1/completions returns parallel lists; the temperature score reads either shape."""
+    from bench_cell import reply_content
+    from lib.temperature_score import reply_score
+
+    chat = {"logprobs": {"content": [
+        {"token": "token_id:7", "logprob": -0.5,
+         "top_logprobs": [{"token": "token_id:7", "logprob": -0.5},
+                          {"token": "token_id:9", "logprob": -1.5}]},
+        {"token": "token_id:3", "logprob": -2.0,
+         "top_logprobs": [{"token": "token_id:4", "logprob": -0.2}]}]}}
+    completion = {"logprobs": {
+        "tokens": ["token_id:7", "token_id:3"], "token_logprobs": [-0.5, -2.0],
+        "top_logprobs": [{"token_id:7": -0.5, "token_id:9": -1.5}, {"token_id:4": -0.2}]}}
+    assert reply_content(completion, "raw") == reply_content(chat, "chat")
+    assert reply_score(reply_content(completion, "raw"), 0.7) == reply_score(
+        chat["logprobs"]["content"], 0.7)
+    assert [int(t["token"].split(":")[1]) for t in reply_content(completion, "raw")] == [7, 3]

@@ -81,9 +81,14 @@ def test_gb10_builds_the_full_dag():
     # the abliterated body, as Part 28 did, and the vanilla body (Part 27 / 28's vanilla cells)
     assert jobs["quantize_body"] == 2
     assert jobs["download_drafter"] == 2  # the vanilla MTP assistant, RedHatAI's EAGLE-3
-    # n=0 per body (2) + vanilla and fine-tuned drafters on the abliterated body at n=1..4 (8)
-    # + the MTP draft on the vanilla body at n=1 and 4 (2)
-    assert jobs["bench_cell"] == 12
+    # n = 0 per body (2) + five series at n = 1..4 (20): the vanilla MTP draft and RedHatAI's
+    # EAGLE-3 each on both bodies (the controls), the fine-tuned drafter on the abliterated body;
+    # each cell holds both endpoints, both temperatures and every repeat
+    assert jobs["bench_cell"] == 22
+    # the headroom of the body shift, measured beside the vanilla drafter's drop
+    assert jobs["body_headroom"] == 1 and jobs["table_headroom"] == 1
+    # serving against training: the fine-tuned drafter on its verifier's validation rows
+    assert jobs["validation_prompts"] == 1 and jobs["serving_check"] == 1
     # Part 30: Magpie (a regenerate-responses preset) answered by the abliterated body, then
     # the fine-tuned drafter trained from RedHatAI's
     assert "synthesize_instructions" not in jobs

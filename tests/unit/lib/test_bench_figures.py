@@ -20,7 +20,8 @@ def cells() -> pd.DataFrame:
 def test_acceptance_series_are_per_temperature():
     long = bench_figures.acceptance_long(cells())
     means = long[long["position"] == 0].groupby("series")["acceptance"].mean()
-    assert means.to_dict() == {"d drafter on b body, T = 0": 0.6, "d drafter on b body, T = 0.7": 0.2}
+    assert means.to_dict() == {"d drafter on b body, T = 0, chat": 0.6,
+                              "d drafter on b body, T = 0.7, chat": 0.2}
 
 
 def test_speedup_is_over_the_same_temperatures_baseline():
@@ -28,7 +29,8 @@ def test_speedup_is_over_the_same_temperatures_baseline():
     speculative = data[data["n"] == 2]
     # pooling both temperatures' n = 0 cells (mean 15 tok/s) would give 2.0 and 1.0
     assert sorted(speculative["speedup"].round(6).unique()) == [1.5]
-    assert set(data["series"]) == {"d drafter on b body, T = 0", "d drafter on b body, T = 0.7"}
+    assert set(data["series"]) == {"d drafter on b body, T = 0, chat",
+                                    "d drafter on b body, T = 0.7, chat"}
 
 
 def test_throughput_intervals_give_each_series_its_bodys_baseline_at_the_same_temperature():

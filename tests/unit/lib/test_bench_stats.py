@@ -55,10 +55,11 @@ def test_paired_comparison_separates_a_real_gap_and_not_noise():
                            ("van", "van", 2): [0.42, 0.4]}, n_prompts=40)
     comp = comparisons(table, n_boot=500)
     a0 = comp[comp["statistic"] == "a0"].set_index(["a", "b"])["verdict"]
-    assert a0[("ft drafter on abl n=2", "van drafter on abl n=2")] == "separated"
-    assert a0[("van drafter on abl n=2", "van drafter on van n=2")] == "not separated at 95 %"
+    assert a0[("ft drafter on abl n=2, chat", "van drafter on abl n=2, chat")] == "separated"
+    assert a0[("van drafter on abl n=2, chat", "van drafter on van n=2, chat")] == (
+        "not separated at 95 %")
     # a pair differing in both body and drafter is not compared
-    assert ("ft drafter on abl n=2", "van drafter on van n=2") not in a0.index
+    assert ("ft drafter on abl n=2, chat", "van drafter on van n=2, chat") not in a0.index
 
 
 def test_not_separated_and_equivalent_are_different_findings():
@@ -88,7 +89,7 @@ def test_speedup_is_a_paired_ratio_against_the_bodys_baseline():
     speed = comparisons(table, n_boot=300)
     row = speed[speed["kind"] == "ratio"].iloc[0]
     assert row["estimate"] == pytest.approx(1 + 0.8 + 0.64, rel=0.2)
-    assert row["verdict"] == "separated" and row["b"] == "no speculation on abl"
+    assert row["verdict"] == "separated" and row["b"] == "no speculation on abl, chat"
 
 
 def test_only_cells_that_passed_the_gate_enter_the_statistics():
@@ -184,3 +185,31 @@ def test_conditional_rates_on_a_handful_of_events_are_not_judged():
     comp = comparisons(table, n_boot=300).set_index("statistic")
     assert comp.loc["cond1", "verdict"] in ("separated", "not separated at 95 %")
     assert comp.loc["cond2", "verdict"].startswith("not judged:"), comp.loc["cond2"]
+
+
+def test_raw_against_chat_is_a_paired_comparison_of_acceptance_and_repetition():
+    """The same series through both endpoints: raw minus chat for a_k and the degeneration
+    measures, and the tok/s ratio, each paired by prompt; never raw against chat's baseline."""
+    chat = prompts_table({("abl", "ft", 2): [0.5, 0.5], ("abl", "none", 0): []}, n_prompts=30)
+    raw = prompts_table({("abl", "ft", 2): [0.9, 0.9], ("abl", "none", 0): []}, n_prompts=30,
+                        seed=1)
+    for table, repeated in ((chat, 2), (raw, 40)):
+        table["ngrams_4"], table["repeated_4"] = 61, repeated
+        table["bigrams"], table["distinct_bigrams"] = 63, 60 - repeated
+    both = pd.concat([chat.assign(endpoint="chat"), raw.assign(endpoint="raw")])
+    comp = comparisons(both, n_boot=300)
+    across = comp[comp["endpoint"] == "raw - chat"].set_index(["a", "statistic"])
+    assert across.loc[("ft drafter on abl n=2, raw", "a0"), "verdict"] == "separated"
+    assert across.loc[("ft drafter on abl n=2, raw", "a0"), "estimate"] == pytest.approx(0.4,
+                                                                                      abs=0.1)
+    seq = across.loc[("no speculation on abl, raw", "seq_rep_4")]
+    assert seq["estimate"] == pytest.approx(38 / 61) and seq["b"] == "no speculation on abl, chat"
+    assert across.loc[("ft drafter on abl n=2, raw", "tok/s ratio (raw over chat)"),
+                      "estimate"] > 1
+    speedups = comp[comp["statistic"] == "speedup (tok/s ratio)"]
+    assert sorted(zip(speedups["a"], speedups["b"])) == [
+        ("ft drafter on abl n=2, chat", "no speculation on abl, chat"),
+        ("ft drafter on abl n=2, raw", "no speculation on abl, raw")]
+    # within one endpoint, degeneration is not a comparison statistic
+    assert not comp[(comp["endpoint"] != "raw - chat")
+                    & comp["statistic"].isin(["seq_rep_4", "distinct_2"])].shape[0]

@@ -359,8 +359,8 @@ def test_a_profile_must_bench_what_its_claims_measure(tmp_path):
     proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "p27-vanilla-mtp-n4-throughput: (vanilla, vanilla, n=4)" in out
-    assert "p28-vanilla-fp8-baseline: (vanilla, none, n=0)" in out
+    assert "p27-vanilla-mtp-n4-throughput: (vanilla, vanilla, n=4, chat, T=0.7)" in out
+    assert "p28-vanilla-fp8-baseline: (vanilla, none, n=0, chat, T=0.7)" in out
 
 
 def test_the_unbenched_rule_respects_not_benched():
@@ -368,7 +368,11 @@ def test_the_unbenched_rule_respects_not_benched():
 
     claim_ = {"id": "x", "kind": "measured", "profile": "gb10",
               "measures": {"quantity": "a0", "body": "vanilla", "drafter": "mtp", "n": [1, 2]}}
-    assert unbenched([claim_], "gb10", {("vanilla", "mtp", 1)}) == ["x: (vanilla, mtp, n=2)"]
+    assert unbenched([claim_], "gb10", {("vanilla", "mtp", 1, "chat", 0.7)}) == [
+        "x: (vanilla, mtp, n=2, chat, T=0.7)"]
+    raw = claim_ | {"measures": claim_["measures"] | {"endpoint": "raw", "n": 1}}
+    assert unbenched([raw], "gb10", {("vanilla", "mtp", 1, "chat", 0.7)}) == [
+        "x: (vanilla, mtp, n=1, raw, T=0.7)"]
     assert unbenched([claim_ | {"not_benched": "n = 2 is not in the paper"}], "gb10", set()) == []
     assert unbenched([claim_], "miniature", set()) == []
 
@@ -395,3 +399,59 @@ def test_the_decay_attribution_is_judged_by_the_vanilla_body_control(claims):
     assert same.startswith("contradicted: the conditional rates are equivalent"), same
     alone = control_verdict(c, prompt_counts(curve(rng, 0.6, [0.4] * 3)), margins, "toy")
     assert alone.startswith("not judged: no control")
+
+
+def test_gb10_benches_every_series_the_erratum_and_the_controls_need(claims):
+    """Every measured and withdrawn gb10 claim's series, every qualitative claim's control, and
+    the controls the seeds lacked: each drafter on both bodies (the vanilla MTP draft and
+    RedHatAI's un-fine-tuned EAGLE-3), both endpoints, T = 0 and 0.7, and a serving check."""
+    from lib.claims_ledger import claim_cells, control_cells
+    from plumbing.profile import Profile
+
+    from helpers.workflow import load_profile as load
+
+    study = Profile(load("gb10.yaml"))
+    benched = set(study.bench_series())
+    ns = load("gb10.yaml")["bench"]["num_speculative_tokens"]
+    needed = {cell for c in claims for cell in claim_cells(c) if c.get("profile") == "gb10"}
+    needed |= {cell for c in claims for cell in control_cells(c, ns)}
+    needed |= {(body, drafter, n, endpoint, t)
+               for body in ("vanilla", "abliterated") for drafter in ("vanilla", "redhat")
+               for n in range(1, 5)
+               for endpoint in ("chat", "raw") for t in (0.0, 0.7)}
+    needed |= {("abliterated", "finetuned", n, e, t) for n in range(1, 5)
+               for e in ("chat", "raw") for t in (0.0, 0.7)}
+    assert any(e == "raw" for *_, e, _ in needed)  # the withdrawn claims are raw-endpoint ones
+    assert sorted(needed - benched) == []
+    assert study.serving_check_enabled()
+    # the check bites: without RedHatAI's drafter on the vanilla body a control is missing
+    cfg = load("gb10.yaml")
+    cfg["bench"]["series"] = [s for s in cfg["bench"]["series"]
+                              if (s["body"], s["drafter"]) != ("vanilla", "redhat")]
+    assert needed - set(Profile(cfg).bench_series())
+
+
+def test_the_endpoint_correction_is_judged_by_raw_against_chat(claims):
+    """The correction's explanation: raw prompts make the body repeat itself and the drafter's
+    acceptance rise. Judged paired by prompt from both endpoints' cells."""
+    import numpy as np
+
+    from lib.erratum import control_verdict
+
+    c = claim(claims, "p30c-raw-endpoint-artifact")
+    rng = np.random.default_rng(5)
+
+    def endpoint(name, a0, repeated):
+        rows = prompt_counts(curve(rng, a0, [0.8, 0.8, 0.8]), drafter="finetuned")
+        return rows.assign(endpoint=name, ngrams_4=97, repeated_4=repeated, bigrams=99,
+                           distinct_bigrams=99 - repeated)
+
+    chat = endpoint("chat", 0.55, 5)
+    artifact = control_verdict(c, pd.concat([chat, endpoint("raw", 0.85, 60)]), {}, "toy",
+                               n_boot=500)
+    assert artifact.startswith("supported"), artifact
+    assert "seq-rep-4 +0.567" in artifact
+    none = control_verdict(c, pd.concat([chat, endpoint("raw", 0.45, 60)]), {}, "toy",
+                           n_boot=500)
+    assert none.startswith("contradicted"), none
+    assert control_verdict(c, chat, {}, "toy").startswith("not judged: this run lacks")

@@ -111,3 +111,19 @@ def test_without_scores_the_gate_is_the_log_prob_test():
     table = judged(cells)
     assert table.loc["old", "fidelity"] == "ok"
     assert np.isnan(table.loc["old", "temperature_shift"])
+
+
+def test_each_endpoint_is_judged_against_its_own_no_speculation_cells():
+    """Raw prompts are other inputs (an instruct body repeats itself on them: its tokens are
+    likelier): a raw series must be compared with the body's raw n = 0 cells, never with chat's."""
+    rows = [{"body": "b", "drafter": d, "n": n, "endpoint": e, "temperature": 0.7, "rep": r,
+             "mean_logprob": lp, "counter_problems": ""}
+            for d, n in (("none", 0), ("v", 2))
+            for e, lp in (("chat", -1.2), ("raw", -0.3)) for r in (1, 2)]
+    table = judge_fidelity(pd.DataFrame(rows), max_delta_logprob=0.05)
+    assert (table["fidelity"] == "ok").all(), table[["endpoint", "n", "delta_logprob"]]
+    assert set(table.loc[table["endpoint"] == "raw", "reference_logprob"]) == {-0.3}
+    # the same raw series against the chat baseline would have failed the gate
+    lone = pd.DataFrame([r for r in rows if not (r["endpoint"] == "raw" and r["n"] == 0)])
+    lone.loc[lone["endpoint"] == "raw", "endpoint"] = "chat"
+    assert (judge_fidelity(lone, max_delta_logprob=0.05)["fidelity"] == "FAIL").any()

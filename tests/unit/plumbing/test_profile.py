@@ -30,12 +30,25 @@ def test_each_body_gets_a_baseline_and_each_series_its_n():
     assert ("abliterated", "finetuned", 3) in Profile(cfg).bench_configurations()
 
 
-def test_cell_paths_follow_temperature_then_repeat():
-    study = smoke(bench__temperatures=[0.7, 0.0])
-    assert study.bench_measurements() == [(0.7, 1), (0.7, 2), (0.0, 1), (0.0, 2)]
-    assert study.bench_cell_jsons()[0] == "results/smoke/bench/vanilla/none/n0/T0.7/rep1.json"
-    assert "results/smoke/bench/abliterated/finetuned/n2/T0/rep2.json" in study.bench_cell_jsons()
+def test_cell_paths_follow_endpoint_then_temperature_then_repeat():
+    study = smoke(bench__temperatures=[0.7, 0.0], bench__endpoints=["chat"])
+    assert study.bench_measurements() == [("chat", 0.7, 1), ("chat", 0.7, 2), ("chat", 0.0, 1),
+                                          ("chat", 0.0, 2)]
+    assert study.bench_cell_jsons()[0] == (
+        "results/smoke/bench/vanilla/none/n0/chat/T0.7/rep1.json")
+    assert ("results/smoke/bench/abliterated/finetuned/n2/chat/T0/rep2.json"
+            in study.bench_cell_jsons())
     assert len(study.bench_cell_jsons()) == 4 * 4
+    both = smoke(bench__temperatures=[0.7], bench__endpoints=["chat", "raw"])
+    assert both.bench_measurements() == [("chat", 0.7, 1), ("chat", 0.7, 2), ("raw", 0.7, 1),
+                                         ("raw", 0.7, 2)]
+    assert "results/smoke/bench/vanilla/none/n0/raw/T0.7/rep2.json" in both.bench_cell_jsons()
+
+
+def test_a_profile_without_endpoints_benches_chat():
+    study = smoke()
+    study.config["bench"].pop("endpoints", None)
+    assert study.bench_endpoints() == ["chat"]
 
 
 def test_served_checkpoint_follows_the_served_variant():
