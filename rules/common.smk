@@ -174,5 +174,11 @@ def server_args_json():
     return json.dumps(server_args())
 
 
+def watchdog_args():
+    """The data jobs' progress watchdog (scripts/lib/watchdog.py)."""
+    s = config["server"]
+    return f"--stall-s {s['stall_s']} --max-restarts {s['max_restarts']}"
+
+
 def data_server_env_json():
     return json.dumps(TRAINING["server_env"], sort_keys=True)

@@ -66,6 +66,7 @@ rule regenerate_responses:
         max_model_len=config["server"]["max_model_len"],
         server_args=server_args_json(),
         server_env=data_server_env_json(),
+        watchdog=watchdog_args(),
         gpu_job=gpu_job(),
     shell:
         "{params.gpu_job}{params.python} scripts/regenerate_responses.py"
@@ -74,7 +75,7 @@ rule regenerate_responses:
         " --concurrency {params.concurrency} --seed {params.seed}"
         " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
         " --server-env-json {params.server_env:q} --server-log {log.server}"
-        " --out {output} > {log.job} 2>&1"
+        " {params.watchdog} --out {output} > {log.job} 2>&1"
 
 
 rule prepare_data:
@@ -164,6 +165,7 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             max_model_len=config["server"]["max_model_len"],
             server_args=server_args_json(),
             server_env=data_server_env_json(),
+            watchdog=watchdog_args(),
             gpu_job=gpu_job(),
         shell:
             "{params.gpu_job}{params.python} scripts/extract_hidden_states_vllm.py"
@@ -171,7 +173,7 @@ if TRAINING["hidden_states"]["engine"] == "vllm":
             " --dataset {input.dataset} {params.layer_ids} --concurrency {params.concurrency}"
             " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
             " --server-env-json {params.server_env:q} --server-log {log.server}"
-            " --out {output} > {log.job} 2>&1"
+            " {params.watchdog} --out {output} > {log.job} 2>&1"
 
 else:
 

@@ -7,7 +7,8 @@ speculators' `scripts/launch_vllm.py` starts `vllm serve BODY` with the speculat
 one-token completion and moves the written file to `hs_{i}.safetensors`. That script lives in
 speculators' repository, not in its wheel, so the two JSON configs it builds are rebuilt here
 (`extraction_speculative_config`, `file_connector_config`); the server itself is started by the
-bench's lifecycle code (serving.py), so it is up before the first row and always stopped.
+bench's lifecycle code (serving.py), so it is up before the first row and always stopped, and
+restarted when it stops making progress (lib/watchdog.py).
 
 vLLM's CPU build crashes in that connector (pinned memory, CUDA streams), so this path needs a
 GPU; scripts/extract_hidden_states.py writes the same files with Hugging Face transformers on any device
@@ -22,13 +23,13 @@ import argparse
 import json
 import logging
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from lib import hidden_state_layout
 from lib import hidden_state_pages
 from lib import serving
+from lib import watchdog
 from lib.hidden_state_layout import check_layer_ids, default_layer_ids, missing_rows, sample_file
 
 log = logging.getLogger("hidden_states_vllm")
@@ -132,11 +133,12 @@ def extract(args: argparse.Namespace) -> None:
     log.info("%d rows (%d already written), layer ids %s", rows, resumed, layer_ids)
 
     spec = extraction_server_spec(sys.executable, args, layer_ids, storage)
-    with serving.VllmServer(spec, args.server_log) as server:
-        cmd = offline_data_command(sys.executable, server.base_url, args.dataset, partial,
-                                   args.concurrency)
-        log.info("running: %s", " ".join(cmd))
-        subprocess.run(cmd, check=True)
+    watchdog.run_with_restarts(
+        lambda: serving.VllmServer(spec, args.server_log),
+        lambda base_url: offline_data_command(sys.executable, base_url, args.dataset, partial,
+                                              args.concurrency),
+        partial, watchdog.policy_from_arguments(args),
+    )
     missing = missing_rows(partial, rows)
     if missing:
         raise SystemExit(
@@ -159,6 +161,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     hidden_state_layout.add_engine_arguments(p)
     p.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     serving.add_server_arguments(p)
+    watchdog.add_arguments(p)
     return p.parse_args(argv)
 
 

@@ -3,7 +3,7 @@
 A drafter learns the distribution it is trained on, so Part 30 had the abliterated body answer
 the instructions itself. This module only runs the field's tool against a server started by
 the bench's lifecycle code (serving.py): the server is up before the first request and always
-stopped. The tool writes to `<out>.partial` with `--resume`, so a killed job continues where it
+stopped; a server that stops making progress is restarted (lib/watchdog.py). The tool writes to `<out>.partial` with `--resume`, so a killed job continues where it
 stopped; the target appears (by rename) only when every instruction has its response.
 """
 
@@ -13,12 +13,12 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from lib import resume_key
 from lib import serving
+from lib import watchdog
 
 log = logging.getLogger("regenerate_responses")
 
@@ -90,17 +90,18 @@ def regenerate(args: argparse.Namespace) -> None:
     spec = serving.spec_from_arguments(
         sys.executable, args.body, args, served_model_name=str(args.body)
     )
-    with serving.VllmServer(spec, args.server_log) as server:
-        cmd = regenerate_command(
-            sys.executable, server.base_url, str(args.body),
-            str(args.instructions) if args.instructions else args.preset, partial,
-            args.max_tokens, args.temperature, args.seed, args.concurrency, args.limit,
-        )
-        log.info("running: %s", " ".join(cmd))
-        # Local instructions: offline, so that a missing file fails at once instead of being
-        # looked up on the hub with retries. A preset is downloaded.
-        env = os.environ | ({"HF_HUB_OFFLINE": "1"} if args.instructions else {})
-        subprocess.run(cmd, check=True, env=env)
+    dataset = str(args.instructions) if args.instructions else args.preset
+    # Local instructions: offline, so that a missing file fails at once instead of being looked
+    # up on the hub with retries. A preset is downloaded.
+    env = os.environ | ({"HF_HUB_OFFLINE": "1"} if args.instructions else {})
+    watchdog.run_with_restarts(
+        lambda: serving.VllmServer(spec, args.server_log),
+        lambda base_url: regenerate_command(
+            sys.executable, base_url, str(args.body), dataset, partial, args.max_tokens,
+            args.temperature, args.seed, args.concurrency, args.limit,
+        ),
+        partial, watchdog.policy_from_arguments(args), env,
+    )
     missing = missing_responses(args.instructions, partial) if args.instructions else []
     if args.preset and count_rows(partial) < args.limit:
         missing = [f"{args.limit - count_rows(partial)} preset rows"]
@@ -130,6 +131,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--concurrency", type=int, default=16)
     serving.add_server_arguments(p)
+    watchdog.add_arguments(p)
     p.add_argument("--out", type=Path, required=True)
     return p.parse_args(argv)
 

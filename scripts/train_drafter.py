@@ -101,10 +101,38 @@ def train_command(args: argparse.Namespace, data_root: Path, ckpt: Path) -> list
     return cmd + args.extra_args
 
 
-def run_trainer(cmd: list[str], log_path: Path, total_steps: int | None = None) -> None:
+def numbered_checkpoints(ckpt: Path) -> list[Path]:
+    """The trainer's checkpoint folders (named by number), oldest first."""
+    if not ckpt.is_dir():
+        return []
+    return sorted((p for p in ckpt.iterdir() if p.is_dir() and p.name.isdigit() and not p.is_symlink()),
+                  key=lambda p: int(p.name))
+
+
+def prune_checkpoints(ckpt: Path, keep: int | None) -> list[Path]:
+    """Delete all but the newest `keep` checkpoint folders and the links into deleted ones; the
+    best checkpoint's target is kept. speculators keeps every step checkpoint (0.9.0 has no
+    limit), which at checkpoint_freq 0.05 is 20 optimizer states per epoch. `keep` >= 2 (the
+    schema's minimum), so a checkpoint still being written never leaves the folder without a
+    complete one."""
+    if keep is None:
+        return []
+    best = ckpt / "checkpoint_best"
+    protected = {best.resolve()} if best.is_symlink() else set()
+    removed = [p for p in numbered_checkpoints(ckpt)[:-keep] if p.resolve() not in protected]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    for link in (p for p in ckpt.iterdir() if p.is_symlink() and not p.exists()):
+        link.unlink()
+    return removed
+
+
+def run_trainer(cmd: list[str], log_path: Path, total_steps: int | None = None,
+                ckpt: Path | None = None, keep_checkpoints: int | None = None) -> None:
     """Run the trainer with its output appended to `log_path` (kept across resumed runs), and a
     progress line on this log every PROGRESS_EVERY_S seconds (step k of N, tokens/s, ETA), so
-    that a slow CPU is seen to move."""
+    that a slow CPU is seen to move; old checkpoints are pruned to `keep_checkpoints` as it
+    goes."""
     log.info("running: %s", " ".join(cmd))
     with log_path.open("a") as out:
         out.write(f"\n### {' '.join(cmd)}\n")
@@ -121,6 +149,9 @@ def run_trainer(cmd: list[str], log_path: Path, total_steps: int | None = None) 
             if time.monotonic() >= next_report:
                 log_progress(log_path, start_offset, total_steps, time.monotonic() - started)
                 next_report += PROGRESS_EVERY_S
+                if ckpt is not None:
+                    for path in prune_checkpoints(ckpt, keep_checkpoints):
+                        log.info("pruned the old checkpoint %s", path)
     if proc.returncode != 0:
         tail = "".join(log_path.read_text().splitlines(keepends=True)[-30:])
         raise SystemExit(f"speculators train failed ({proc.returncode}); log tail:\n{tail}")
@@ -234,8 +265,7 @@ def write_metrics_csv(rows: list[dict], path: Path) -> None:
 
 
 def last_checkpoint(ckpt: Path) -> Path:
-    epochs = sorted((p for p in ckpt.iterdir() if p.is_dir() and p.name.isdigit() and not p.is_symlink()),
-                    key=lambda p: int(p.name))
+    epochs = numbered_checkpoints(ckpt)
     if not epochs:
         raise SystemExit(f"the trainer wrote no checkpoint under {ckpt}")
     return epochs[-1]
@@ -309,7 +339,8 @@ def train(args: argparse.Namespace) -> None:
     trainer_log = args.work / "trainer.log"
     steps = estimated_steps(dataset_token_counts(args.dataset), args.total_seq_len,
                             args.train_data_ratio, args.epochs)
-    run_trainer(cmd, trainer_log, steps)
+    run_trainer(cmd, trainer_log, steps, ckpt, args.keep_checkpoints)
+    prune_checkpoints(ckpt, args.keep_checkpoints)
     write_metrics_csv(parse_metric_lines(trainer_log.read_text()), args.metrics)
     final = last_checkpoint(ckpt)
     log.info("publishing %s as %s", final, args.out)
@@ -328,6 +359,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ttt-steps", type=int, required=True)
     p.add_argument("--total-seq-len", type=int, required=True)
     p.add_argument("--train-data-ratio", type=float, default=0.9)
+    p.add_argument("--keep-checkpoints", type=int, default=None,
+                   help="keep the newest K step checkpoints (>= 2); all by default")
     p.add_argument("--checkpoint-freq", type=float, default=0.25)
     p.add_argument("--draft-vocab-size", type=int, default=None)
     p.add_argument("--target-layer-ids", type=int, nargs="*", default=None)

@@ -39,6 +39,8 @@ def training_args():
     args = f"--epochs {t['epochs']} --lr {t['lr']} --ttt-steps {t['ttt_steps']}"
     args += f" --total-seq-len {t['total_seq_len']} --train-data-ratio {t['train_data_ratio']}"
     args += f" --checkpoint-freq {t['checkpoint_freq']} --seed {t['seed']}"
+    if t["keep_checkpoints"]:
+        args += f" --keep-checkpoints {t['keep_checkpoints']}"
     if t["draft_vocab_size"]:
         args += f" --draft-vocab-size {t['draft_vocab_size']}"
     if TRAINING["hidden_states"]["layer_ids"]:
