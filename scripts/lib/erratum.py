@@ -329,7 +329,9 @@ def verdict(claim: dict, value, profile: str, shape: dict | None = None,
         return prefix + ("FAILED the fidelity gate: the cell's output differs from the body's;"
                          " not compared")
     if value is None and claim["measures"].get("endpoint") == "raw":
-        return prefix + "not measurable: this profile benches no raw-endpoint cell"
+        m = claim["measures"]
+        return prefix + (f"not measurable: this profile benches no raw-endpoint cell of"
+                         f" {m['drafter']} on {m['body']} at n = {m.get('n')}")
     return prefix + measured_verdict(claim, value, profile, shape, intervals)
 
 

@@ -455,3 +455,11 @@ def test_the_endpoint_correction_is_judged_by_raw_against_chat(claims):
                            n_boot=500)
     assert none.startswith("contradicted"), none
     assert control_verdict(c, chat, {}, "toy").startswith("not judged: this run lacks")
+
+
+def test_a_raw_claim_without_its_cells_names_the_series_it_needs(claims):
+    """The miniature benches raw cells at n = 4 only: Part 30's n = 1..4 raw sweep is not
+    measurable there, and the verdict says which cells it would need."""
+    text = verdict(claim(claims, "p30-finetuned-sweep"), None, "miniature")
+    assert text.startswith("withdrawn by its author")
+    assert "no raw-endpoint cell of finetuned on abliterated at n = [1, 2, 3, 4]" in text
