@@ -30,6 +30,11 @@ include: "rules/bench.smk"
 include: "rules/report.smk"
 
 
+# the disk the profile still needs, checked before the first job (rules/startup_checks.smk)
+onstart:
+    disk_plan_check()
+
+
 rule all:
     default_target: True
     input:

@@ -1,9 +1,10 @@
 # Checked when the workflow starts, before any job: configuration errors a schema cannot
 # express. Each check raises a WorkflowError of one sentence per problem.
 import os
+import sys
 
 from lib import body_contract, claims_ledger, drafter_checks
-from plumbing import make_env
+from plumbing import disk_plan, make_env
 
 
 def refuse(problems):
@@ -137,6 +138,27 @@ def pass_body_needs():
     )
 
 
+def disk_plan_rows():
+    """What the profile still has to write (plumbing/disk_plan.py) and the free disk."""
+    rows = disk_plan.missing(disk_plan.needs(config, RESULTS), Path.cwd())
+    return rows, disk_plan.free_gb(Path.cwd() / RESULTS)
+
+
+def print_disk_plan():
+    """A dry run prints the plan. Snakemake names its executor only after parsing, so a dry
+    run is recognised by its command line."""
+    if disk_plan.is_dry_run(sys.argv):
+        logger.info(
+            "Disk plan (an estimate, scripts/plumbing/disk_plan.py):\n"
+            + disk_plan.table(*disk_plan_rows())
+        )
+
+
+def disk_plan_check():
+    """Before the first job of a real run (onstart): refuse when the peak does not fit."""
+    refuse([p for p in [disk_plan.problem(*disk_plan_rows())] if p])
+
+
 refuse(conda_patch_problems())
 refuse(claims_ledger_problems())
 refuse(STUDY.local_body_problems())
@@ -144,3 +166,4 @@ refuse(STUDY.reference_problems())
 refuse(STUDY.hidden_state_engine_problems())
 refuse(body_contract_problems())
 pass_body_needs()
+print_disk_plan()
