@@ -151,12 +151,18 @@ def print_disk_plan():
         logger.info(
             "Disk plan (an estimate, scripts/plumbing/disk_plan.py):\n"
             + disk_plan.table(*disk_plan_rows())
+            + f"\nhost memory: {disk_plan.memory_gb():,.1f} GB"
         )
 
 
 def disk_plan_check():
     """Before the first job of a real run (onstart): refuse when the peak does not fit."""
-    refuse([p for p in [disk_plan.problem(*disk_plan_rows())] if p])
+    rows, free = disk_plan_rows()
+    problems = [
+        disk_plan.problem(rows, free),
+        disk_plan.memory_problem(rows, disk_plan.memory_gb()),
+    ]
+    refuse([p for p in problems if p])
 
 
 refuse(conda_patch_problems())

@@ -1,4 +1,4 @@
-"""The disk a profile needs, stage by stage, from the profile alone: printed by a dry run and
+"""The disk a profile needs, stage by stage, and the host memory of its largest job, from the profile alone: printed by a dry run and
 checked against the results folder's free space before the first job.
 
 Snakemake knows no output's size before it is written, so this is our own estimate. Sizes:
@@ -41,6 +41,7 @@ class Need:
     gb: float | None  # None: unknown
     path: str
     transient: bool = False  # deleted by the workflow before it ends (counted in the peak)
+    mem_gb: float | None = None  # host memory the job that writes it needs, where estimated
 
 
 def folder_gb(path: Path) -> float:
@@ -78,8 +79,11 @@ def needs(config: dict, results: str) -> list[Need]:
     for name in config["bodies"]:
         rows.append(Need("bodies", f"body {name}", body_gb(config, name), f"{results}/models/{name}"))
     for name in config["quantize"]["bodies"]:
+        # quantize_body loads the whole bf16 body into host memory (transformers'
+        # from_pretrained without a device map) and holds the FP8 copy it writes
         rows.append(Need("FP8", f"{name}-fp8", scaled(body_gb(config, name), FP8_FRACTION),
-                         f"{results}/models/{name}-fp8"))
+                         f"{results}/models/{name}-fp8",
+                         mem_gb=scaled(body_gb(config, name), 1 + FP8_FRACTION)))
     for name, drafter in config["drafters"].items():
         if drafter.get("source") == "hub":
             rows.append(Need("drafters", f"drafter {name}", drafter_gb(config, name),
@@ -124,10 +128,12 @@ def totals(rows: list[Need]) -> tuple[float, float, int]:
 
 
 def table(rows: list[Need], free_gb: float) -> str:
-    lines = [f"{'stage':<14} {'what':<40} {'GB':>10}"]
+    lines = [f"{'stage':<14} {'what':<40} {'disk GB':>10} {'memory GB':>10}"]
     for r in rows:
         size = "?" if r.gb is None else f"{r.gb:,.1f}"
-        lines.append(f"{r.stage:<14} {r.what:<40} {size:>10}{'  (deleted later)' if r.transient else ''}")
+        mem = "" if r.mem_gb is None else f"{r.mem_gb:,.1f}"
+        lines.append(f"{r.stage:<14} {r.what:<40} {size:>10} {mem:>10}"
+                     f"{'  (deleted later)' if r.transient else ''}")
     stays, peak, unknown = totals(rows)
     lines.append(f"still to write: {stays:,.1f} GB kept, {peak:,.1f} GB at the peak"
                  f"{f' (+ {unknown} sizes unknown)' if unknown else ''}; free: {free_gb:,.1f} GB")
@@ -149,6 +155,24 @@ def is_dry_run(argv: list[str]) -> bool:
         if arg.startswith("-") and not arg.startswith("--") and arg[1:].isalpha() and "n" in arg[1:]:
             return True
     return False
+
+
+def memory_gb() -> float:
+    """The host's memory (MemTotal; on a GB10 the memory CPU and GPU share)."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024 / GB
+    raise RuntimeError("no MemTotal in /proc/meminfo")
+
+
+def memory_problem(rows: list[Need], memory: float) -> str | None:
+    """Why a job of the run does not fit the host's memory; None when each fits."""
+    over = [r for r in rows if r.mem_gb and r.mem_gb > memory]
+    if not over:
+        return None
+    names = ", ".join(f"{r.what} {r.mem_gb:,.1f} GB" for r in over)
+    return (f"jobs of this profile need more memory than this host's {memory:,.1f} GB: {names}"
+            " (the plan: snakemake -n)")
 
 
 def problem(rows: list[Need], free: float) -> str | None:

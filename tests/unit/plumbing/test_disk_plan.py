@@ -56,3 +56,12 @@ def test_a_dry_run_prints_the_plan_and_a_run_that_does_not_fit_is_refused(tmp_pa
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0, text[-2000:]
     assert "more disk at its peak" in text
+
+
+def test_quantizing_a_body_needs_it_and_its_fp8_copy_in_memory():
+    rows = {r.what: r for r in disk_plan.needs(gb10(), "results/gb10")}
+    assert round(rows["vanilla-fp8"].mem_gb, 6) == 52 + 27
+    assert disk_plan.memory_problem(list(rows.values()), memory=128.0) is None  # a GB10
+    text = disk_plan.memory_problem(list(rows.values()), memory=64.0)
+    assert "more memory than this host's 64.0 GB" in text and "vanilla-fp8 79.0 GB" in text
+    assert disk_plan.memory_gb() > 0
