@@ -32,31 +32,27 @@ def test_each_cell_measures_both_endpoints(smoke_run):
     assert across["lo"].notna().all()
 
 
+def run_headroom(smoke_run, mimic: str, cells, depth: int, top_k: int, out):
+    """scripts/body_headroom.py on the smoke bodies: the abliterated body served, `mimic` mimicked."""
+    subprocess.run(
+        [str(env_python("hf")), "scripts/body_headroom.py",
+         "--served-body", str(smoke_run / "models" / "abliterated"),
+         "--mimic-body", str(smoke_run / "models" / mimic),
+         "--cells", *map(str, cells), "--prompts", "config/prompts/bench.jsonl",
+         "--depth", str(depth), "--top-k", str(top_k), "--device", "cpu", "--out", str(out)],
+        cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
+    return pd.read_csv(out)
+
+
 def test_the_headroom_script_teacher_forces_both_bodies(smoke_run, tmp_path):
     """The smoke bench has no drafter on both bodies (no headroom job): the script runs here on
     its bodies and the abliterated body's n = 0 cells, as the rule would."""
     cells = sorted((smoke_run / "bench" / "abliterated" / "none" / "n0").rglob("rep*.json"))
-    out = tmp_path / "headroom.csv"
-    subprocess.run(
-        [str(env_python("hf")), "scripts/body_headroom.py",
-         "--served-body", str(smoke_run / "models" / "abliterated"),
-         "--mimic-body", str(smoke_run / "models" / "vanilla"),
-         "--cells", *map(str, cells), "--prompts", "config/prompts/bench.jsonl",
-         "--depth", "2", "--top-k", "64", "--device", "cpu", "--out", str(out)],
-        cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
-    rows = pd.read_csv(out)
+    rows = run_headroom(smoke_run, "vanilla", cells, 2, 64, tmp_path / "headroom.csv")
     assert set(rows["endpoint"]) == {"chat", "raw"} and set(rows["k"]) == {0, 1}
     assert (rows["sum_lower"] <= rows["sum_upper"] + 1e-9).all()
     assert (rows["sum_upper"] <= rows["starts"] + 1e-9).all()
     # the same body mimicking itself has no shift: every overlap is 1 within the truncation
-    same = tmp_path / "same.csv"
-    subprocess.run(
-        [str(env_python("hf")), "scripts/body_headroom.py",
-         "--served-body", str(smoke_run / "models" / "abliterated"),
-         "--mimic-body", str(smoke_run / "models" / "abliterated"),
-         "--cells", *map(str, cells), "--prompts", "config/prompts/bench.jsonl",
-         "--depth", "1", "--top-k", "512", "--device", "cpu", "--out", str(same)],
-        cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
-    self_rows = pd.read_csv(same)
+    self_rows = run_headroom(smoke_run, "abliterated", cells, 1, 512, tmp_path / "same.csv")
     assert (self_rows["sum_upper"] >= self_rows["starts"] - 1e-6).all()
     assert (self_rows["sum_lower"] > 0.9 * self_rows["starts"]).all()
