@@ -157,16 +157,22 @@ def is_dry_run(argv: list[str]) -> bool:
     return False
 
 
-def memory_gb() -> float:
-    """The host's memory (MemTotal; on a GB10 the memory CPU and GPU share)."""
-    for line in Path("/proc/meminfo").read_text().splitlines():
+def memory_gb() -> float | None:
+    """The host's memory (MemTotal; on a GB10 the memory CPU and GPU share); None where the
+    host has no /proc/meminfo (then memory is not checked)."""
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.is_file():
+        return None
+    for line in meminfo.read_text().splitlines():
         if line.startswith("MemTotal:"):
             return int(line.split()[1]) * 1024 / GB
-    raise RuntimeError("no MemTotal in /proc/meminfo")
+    return None
 
 
-def memory_problem(rows: list[Need], memory: float) -> str | None:
+def memory_problem(rows: list[Need], memory: float | None) -> str | None:
     """Why a job of the run does not fit the host's memory; None when each fits."""
+    if memory is None:
+        return None
     over = [r for r in rows if r.mem_gb and r.mem_gb > memory]
     if not over:
         return None
