@@ -136,7 +136,7 @@ def test_deterministic_outputs_equal_the_local_run(cluster_run, cluster_workflow
     for path in rows:
         assert responses(path) == responses(local / path.relative_to(ours)), path
 
-    cells = sorted(ours.glob("bench/*/*/n*/T*/rep*.json"))
+    cells = sorted(ours.glob("bench/*/*/n*/*/T*/rep*.json"))  # body/drafter/n/endpoint/T/rep
     assert cells
     for path in cells:
         assert cell_tokens(path) == cell_tokens(local / path.relative_to(ours)), path
