@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib import serving
+from lib import disk_usage, serving
 
 log = logging.getLogger("watchdog")
 
@@ -52,15 +52,6 @@ def served_tokens(metrics: str) -> float:
             except (IndexError, ValueError):
                 continue
     return total
-
-
-def written_bytes(path: Path) -> int:
-    """Bytes under a file or a folder (a missing one has written nothing yet)."""
-    if path.is_file():
-        return path.stat().st_size
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return 0
 
 
 def add_arguments(p) -> None:
@@ -104,7 +95,8 @@ def watch_client(server: serving.VllmServer, command: list[str], output: Path, p
                     raise subprocess.CalledProcessError(returncode, command)
                 return
             status, metrics = serving.http_get(f"{server.base_url}/metrics", timeout=5.0)
-            now = (served_tokens(metrics) if status == 200 else None, written_bytes(output))
+            served = served_tokens(metrics) if status == 200 else None
+            now = (served, disk_usage.bytes_under(output))
             if now != last:
                 last, changed = now, time.monotonic()
             elif time.monotonic() - changed > policy.stall_s:

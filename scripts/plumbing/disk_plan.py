@@ -23,6 +23,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from lib import disk_usage
+
 GB = 1e9
 # FP8 checkpoint over bf16 body: Part 28's own figures, 27 GB from a 52 GB body (an input,
 # not measured here); the miniature's 135M body, measured by its quantize_body jobs, is
@@ -44,16 +46,12 @@ class Need:
     mem_gb: float | None = None  # host memory the job that writes it needs, where estimated
 
 
-def folder_gb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / GB
-
-
 def body_gb(config: dict, name: str, seen: set | None = None) -> float | None:
     body = config["bodies"][name]
     if "size_gb" in body:
         return float(body["size_gb"])
     if body.get("source") == "local" and Path(body["path"]).is_dir():
-        return folder_gb(Path(body["path"]))
+        return disk_usage.bytes_under(Path(body["path"])) / GB
     if body.get("source") == "abliterate":
         seen = (seen or set()) | {name}
         base = body.get("from")
