@@ -243,6 +243,30 @@ rule plot_acceptance_intervals:
         "../scripts/plot_acceptance_intervals.py"
 
 
+rule plot_prompt_scatter:
+    input:
+        cells=f"{RESULTS}/bench/cells.csv",
+        prompts=f"{RESULTS}/bench/prompts.csv",
+        code=script_code("plot_prompt_scatter"),
+    output:
+        report(
+            f"{RESULTS}/report/prompt_scatter.png",
+            caption="../reports/captions/prompt_scatter.rst",
+            category="Bench",
+        ),
+    log:
+        f"logs/{PROFILE}/plot_prompt_scatter.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/plot_prompt_scatter.tsv"
+    conda:
+        WORKFLOW_CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/plot_prompt_scatter.py"
+
+
 rule plot_mechanism:
     input:
         intervals=f"{RESULTS}/bench/intervals.csv",

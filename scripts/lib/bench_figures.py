@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from lib import atomic_io  # noqa: E402
-from lib.bench_keys import with_endpoint  # noqa: E402
+from lib.bench_keys import SERIES, with_endpoint  # noqa: E402
+from lib.bench_stats import one_factor_pairs  # noqa: E402
 
 
 def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -215,6 +216,63 @@ def plot_mechanism(intervals: pd.DataFrame, kl: dict[str, float], drafter: str, 
                ylabel="a_k", title=f"{drafter} drafter, T = {t:g}, {endpoint}")
         ax.legend(fontsize=7)
     fig.suptitle("Mechanism: acceptance of the vanilla-trained drafter against the body shift")
+    save(fig, out)
+
+
+def prompt_a0(part: pd.DataFrame) -> pd.Series:
+    """a_0 of each prompt of one series: accepted at position 0 over drafts, its repeats summed."""
+    sums = part.groupby("prompt_index")[["accepted_0", "drafts"]].sum()
+    sums = sums[sums["drafts"] > 0]
+    return sums["accepted_0"] / sums["drafts"]
+
+
+def scatter_pairs(prompts: pd.DataFrame) -> list[tuple[tuple, tuple]]:
+    """The comparisons' one-factor pairs (lib/bench_stats.one_factor_pairs), each (a, b, endpoint,
+    temperature) at its deepest n only: a_0 is drafted at every n, and one panel per pair is
+    what a reader can take in."""
+    groups = with_endpoint(prompts).groupby(SERIES).size().index
+    deepest_pairs = {}
+    for key_a, key_b in one_factor_pairs(list(groups)):
+        (body_a, dr_a, n, endpoint, t), (body_b, dr_b, *_) = key_a, key_b
+        kind = (body_a, dr_a, body_b, dr_b, endpoint, t)
+        if n >= deepest_pairs.get(kind, (0,))[0]:
+            deepest_pairs[kind] = (n, key_a, key_b)
+    return [(a, b) for _, a, b in deepest_pairs.values()]
+
+
+def plot_prompt_scatter(prompts: pd.DataFrame, out: Path) -> None:
+    """One point per prompt: a_0 of series b (x) against a_0 of series a (y), for every pair the
+    comparisons table judges (a body shift under one drafter, or two drafters on one body), one
+    column per (endpoint, temperature). The mean difference hides whether a few prompts or all
+    of them moved; the scatter shows which."""
+    prompts = with_endpoint(prompts)
+    groups = dict(tuple(prompts.groupby(SERIES)))
+    pairs = scatter_pairs(prompts)
+    columns = conditions(prompts[prompts["n"] > 0])
+    kinds = sorted({(a[0], a[1], b[0], b[1]) for a, b in pairs})
+    fig, axes = plt.subplots(max(len(kinds), 1), len(columns), squeeze=False,
+                             figsize=(4.2 * len(columns), 4.2 * max(len(kinds), 1)))
+    for row, kind in enumerate(kinds):
+        for col, (endpoint, t) in enumerate(columns):
+            ax = axes[row][col]
+            found = [(a, b) for a, b in pairs
+                     if (a[0], a[1], b[0], b[1]) == kind and (a[3], a[4]) == (endpoint, t)]
+            ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+            ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal",
+                   xlabel=f"a_0, {kind[3]} drafter on {kind[2]}",
+                   ylabel=f"a_0, {kind[1]} drafter on {kind[0]}")
+            if not found:
+                ax.set_title(f"not measured, T = {t:g}, {endpoint}", fontsize=8)
+                continue
+            key_a, key_b = found[0]
+            both = pd.concat({"a": prompt_a0(groups[key_a]), "b": prompt_a0(groups[key_b])},
+                             axis=1).dropna()
+            ax.scatter(both["b"], both["a"], s=18, alpha=0.7)
+            above, below = int((both["a"] > both["b"]).sum()), int((both["a"] < both["b"]).sum())
+            ax.set_title(f"n = {key_a[2]}, T = {t:g}, {endpoint}: {len(both)} prompts drafted\n"
+                         f"y > x in {above}, y < x in {below}", fontsize=8)
+    fig.suptitle("a_0 per prompt (repeats summed), paired series; dashed: equal acceptance")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     save(fig, out)
 
 

@@ -259,6 +259,18 @@ def ratio_row(statistic: str, est: float, lo: float, hi: float, shared: int,
             "equivalence": equivalence(lo, hi, margin, ratio=True)}
 
 
+def one_factor_pairs(series_keys) -> list[tuple[tuple, tuple]]:
+    """(a, b) pairs of speculative series keys (SERIES order) with the same n, endpoint and
+    temperature that differ in exactly one of body and drafter: a body shift under one drafter,
+    or two drafters on one body."""
+    pairs = []
+    for key_a, key_b in combinations(sorted(series_keys), 2):
+        (body_a, dr_a, n_a, e_a, t_a), (body_b, dr_b, n_b, e_b, t_b) = key_a, key_b
+        if n_a > 0 and (n_a, e_a, t_a) == (n_b, e_b, t_b) and (body_a != body_b) != (dr_a != dr_b):
+            pairs.append((key_a, key_b))
+    return pairs
+
+
 def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
                 margins: dict[str, float] | None = None) -> pd.DataFrame:
     """Paired comparisons: (1) series with the same n, endpoint and temperature that differ in
@@ -270,10 +282,8 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
     margins = margins or {}
     rows = []
     groups = dict(tuple(with_endpoint(prompts).groupby(SERIES)))
-    for key_a, key_b in combinations(sorted(groups), 2):
+    for key_a, key_b in one_factor_pairs(groups):
         (body_a, dr_a, n_a, e_a, t_a), (body_b, dr_b, n_b, e_b, t_b) = key_a, key_b
-        if n_a == 0 or (n_a, e_a, t_a) != (n_b, e_b, t_b) or (body_a != body_b) == (dr_a != dr_b):
-            continue
         labels = {"temperature": t_a, "endpoint": e_a, "a": series_label(body_a, dr_a, n_a, e_a),
                   "b": series_label(body_b, dr_b, n_b, e_b)}
         rows += [labels | r for r in differences(groups[key_a], groups[key_b], n_a, n_boot,

@@ -190,7 +190,8 @@ class Profile:
     def report_items(self) -> list[str]:
         names = ["per_position_acceptance.png", "throughput.png", "cells.html",
                  "quantization.html", "erratum.html", "provenance.html",
-                 "per_position_intervals.png", "intervals.html", "comparisons.html"]
+                 "per_position_intervals.png", "prompt_scatter.png", "intervals.html",
+                 "comparisons.html"]
         if self.mechanism_drafter() and self.abliteration_reports():
             names.append("mechanism.png")
         if self.abliteration_reports():

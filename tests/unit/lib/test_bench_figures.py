@@ -42,3 +42,38 @@ def test_throughput_intervals_give_each_series_its_bodys_baseline_at_the_same_te
     at0 = speed[speed["temperature"] == 0.7].sort_values("n")
     assert at0["n"].tolist() == [0, 2, 4] and at0["estimate"].tolist() == [10.0, 15.0, 12.0]
     assert set(speed["series"]) == {"d drafter on b body"}
+
+
+def prompt_rows() -> pd.DataFrame:
+    """Per-prompt counters: drafter d on bodies v and a at n = 1 and 2, drafter e on a at n = 2,
+    at T = 0 on chat; prompt 2 of d on a drafted nothing (it ended at once)."""
+    rows = []
+    for body, drafter, n, accepted in (("v", "d", 1, (4, 3, 2)), ("v", "d", 2, (5, 4, 3)),
+                                       ("a", "d", 1, (2, 2, 1)), ("a", "d", 2, (3, 1, 0)),
+                                       ("a", "e", 2, (6, 6, 6))):
+        for prompt, acc in enumerate(accepted):
+            drafts = 0 if (body, drafter, prompt) == ("a", "d", 2) else 10
+            for rep in (1, 2):
+                rows.append(dict(body=body, drafter=drafter, n=n, endpoint="chat",
+                                 temperature=0.0, rep=rep, prompt_index=prompt, drafts=drafts,
+                                 accepted_0=acc if drafts else 0))
+    return pd.DataFrame(rows)
+
+
+def test_prompt_scatter_pairs_are_the_comparisons_one_factor_pairs_at_their_deepest_n():
+    pairs = bench_figures.scatter_pairs(prompt_rows())
+    assert sorted(pairs) == [(("a", "d", 2, "chat", 0.0), ("a", "e", 2, "chat", 0.0)),
+                             (("a", "d", 2, "chat", 0.0), ("v", "d", 2, "chat", 0.0))]
+
+
+def test_prompt_a0_sums_repeats_and_skips_prompts_without_drafts():
+    rows = prompt_rows()
+    a0 = bench_figures.prompt_a0(rows[(rows["body"] == "a") & (rows["drafter"] == "d")
+                                      & (rows["n"] == 2)])
+    assert a0.to_dict() == {0: 0.3, 1: 0.1}
+
+
+def test_prompt_scatter_draws_a_figure(tmp_path):
+    out = tmp_path / "scatter.png"
+    bench_figures.plot_prompt_scatter(prompt_rows(), out)
+    assert out.stat().st_size > 10_000
