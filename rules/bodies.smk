@@ -105,12 +105,16 @@ rule make_tiny_gemma4_body:
         kv_heads=body_setting("kv_heads"),
         head_dim=body_setting("head_dim"),
         seed=body_setting("seed"),
+        text_config=body_json_setting("text_config"),
+        vision_config=body_json_setting("vision_config"),
     shell:
         "{params.python} scripts/make_tiny_gemma4_body.py --out {output} --corpus {input.corpus}"
         " --prompts {input.prompts} --vocab-size {params.vocab_size}"
         " --hidden-size {params.hidden_size} --layers {params.layers}"
         " --experts {params.experts} --heads {params.heads} --kv-heads {params.kv_heads}"
-        " --head-dim {params.head_dim} --seed {params.seed} > {log} 2>&1"
+        " --head-dim {params.head_dim} --seed {params.seed}"
+        " --text-config-json {params.text_config:q} --vision-config-json {params.vision_config:q}"
+        " > {log} 2>&1"
 
 
 rule download_body:

@@ -1,6 +1,6 @@
 # The drafters: each comes from the source its config entry names. "trained" is Part 30's
 # recipe (`speculators train` on the hidden states of the body it serves, optionally starting
-# from another drafter); "untrained" is speculators' own `train --dry-run` (random weights);
+# from another drafter; online, from a vLLM extraction server beside the trainer); "untrained" is speculators' own `train --dry-run` (random weights);
 # "hub" downloads a published drafter (gb10's vanilla MTP assistant, RedHatAI's EAGLE-3);
 # "local" links one that lies on disk.
 
@@ -14,13 +14,15 @@ rule train_drafter:
         env=env_marker("vllm"),
         verifier=drafter_verifier_dir,
         dataset=drafter_training_data("dataset"),
-        hidden_states=drafter_training_data("hidden_states"),
+        hidden_states=drafter_hidden_states,
         start_from=drafter_start_dir,
     output:
         drafter=directory(f"{RESULTS}/drafters/{{drafter}}"),
         metrics=f"{RESULTS}/training/{{drafter}}.csv",
     log:
-        f"logs/{PROFILE}/train_drafter/{{drafter}}.log",
+        job=f"logs/{PROFILE}/train_drafter/{{drafter}}.log",
+        # online training's extraction server (nothing is written there offline)
+        server=f"logs/{PROFILE}/train_drafter/{{drafter}}.server.log",
     benchmark:
         f"benchmarks/{PROFILE}/train_drafter/{{drafter}}.tsv"
     wildcard_constraints:
@@ -35,17 +37,18 @@ rule train_drafter:
         method=drafter_setting("method"),
         start_from=drafter_start_args,
         settings=training_args(),
+        hidden_states=hidden_state_source,
         work=lambda wildcards: f"{RESULTS}/training/{wildcards.drafter}.work",
         nproc=max(1, config["resources"]["gpus_per_train"]),
         gpu_job=gpu_job(whole_job=True),
     shell:
         "{params.gpu_job}{params.python} scripts/train_drafter.py"
         " --verifier {input.verifier}"
-        " --dataset {input.dataset} --hidden-states {input.hidden_states} {params.start_from}"
+        " --dataset {input.dataset} {params.hidden_states} {params.start_from}"
         " --speculator-type {params.method} {params.settings} --work {params.work}"
         " --nproc-per-node {params.nproc}"
         # tee: the progress lines (step k of N, tokens/s, ETA) reach the console too
-        " --metrics {output.metrics} --out {output.drafter} 2>&1 | tee {log}"
+        " --metrics {output.metrics} --out {output.drafter} 2>&1 | tee {log.job}"
 
 
 rule make_untrained_drafter:

@@ -1,14 +1,11 @@
 """Verifier hidden states on a GPU, the way speculators makes them: vLLM's `extract_hidden_states`.
 
-speculators' `scripts/launch_vllm.py` starts `vllm serve BODY` with the speculative method
-`extract_hidden_states` (the EAGLE-3 taps as `eagle_aux_hidden_state_layer_ids`) and the
-`ExampleHiddenStatesConnector`, which writes each request's hidden states to a shared folder;
-`speculators generate-offline-data` then sends every row of prepare-data's Arrow dataset as a
-one-token completion and moves the written file to `hs_{i}.safetensors`. That script lives in
-speculators' repository, not in its wheel, so the two JSON configs it builds are rebuilt here
-(`extraction_speculative_config`, `file_connector_config`); the server itself is started by the
-bench's lifecycle code (serving.py), so it is up before the first row and always stopped, and
-restarted when it stops making progress (lib/watchdog.py).
+The extraction server (lib/extraction_server.py: vLLM with the `extract_hidden_states` method
+and the file connector, as speculators' launch script starts it) is started by the bench's
+lifecycle code (serving.py), so it is up before the first row and always stopped, and restarted
+when it stops making progress (lib/watchdog.py); `speculators generate-offline-data` then sends
+every row of prepare-data's Arrow dataset as a one-token completion and moves the written file
+to `hs_{i}.safetensors`.
 
 vLLM's CPU build crashes in that connector (pinned memory, CUDA streams), so this path needs a
 GPU; scripts/extract_hidden_states.py writes the same files with Hugging Face transformers on any device
@@ -27,10 +24,10 @@ import sys
 from pathlib import Path
 
 from lib import hidden_state_layout
-from lib import hidden_state_pages
 from lib import serving
 from lib import watchdog
-from lib.hidden_state_layout import check_layer_ids, default_layer_ids, missing_rows, sample_file
+from lib.extraction_server import extraction_layer_ids, extraction_server_spec, page_problem
+from lib.hidden_state_layout import missing_rows, sample_file
 
 log = logging.getLogger("hidden_states_vllm")
 
@@ -39,59 +36,6 @@ NO_GPU_MESSAGE = (
     " memory and CUDA streams and crashes on vLLM's CPU build at the first request. Use"
     " drafter_training.hidden_states.engine: hf on a CPU."
 )
-
-
-def text_config(body: Path) -> dict:
-    """The language model's part of the body's config.json (multimodal bodies nest it)."""
-    config = json.loads((body / "config.json").read_text())
-    return config.get("text_config", config)
-
-
-def extraction_layer_ids(body: Path, layer_ids: list[int] | None) -> list[int]:
-    """The taps then the final layer, as launch_vllm.py and scripts/extract_hidden_states.py pick them."""
-    num_layers = int(text_config(body)["num_hidden_layers"])
-    ids = list(layer_ids) if layer_ids else default_layer_ids(num_layers)
-    check_layer_ids(ids, num_layers)
-    return ids
-
-
-def page_problem(body: Path, layer_ids: list[int], server_args: list[str]) -> str | None:
-    """Why vLLM 0.24 would write short hidden-state files for this body with these server
-    arguments (hidden_state_pages), or None: checked before the server's minutes of start."""
-    kv_cache_dtype = hidden_state_pages.server_flag_value(server_args, "--kv-cache-dtype")
-    return hidden_state_pages.extraction_page_problem(
-        text_config(body), len(layer_ids), kv_cache_dtype or "auto")
-
-
-def extraction_speculative_config(layer_ids: list[int]) -> dict:
-    """vLLM's speculative config that makes the server write hidden states, not draft."""
-    return {
-        "method": "extract_hidden_states",
-        "num_speculative_tokens": 1,
-        "draft_model_config": {"hf_config": {"eagle_aux_hidden_state_layer_ids": layer_ids}},
-    }
-
-
-def file_connector_config(storage: Path) -> dict:
-    """The KV-transfer config of the connector that writes one safetensors file per request."""
-    return {
-        "kv_connector": "ExampleHiddenStatesConnector",
-        "kv_role": "kv_producer",
-        "kv_connector_extra_config": {"shared_storage_path": str(storage)},
-    }
-
-
-def extraction_server_spec(
-    python: str, args: argparse.Namespace, layer_ids: list[int], storage: Path
-) -> serving.ServerSpec:
-    """The data server's settings plus the extraction method and the file connector; served
-    under the body's path, the name generate-offline-data checks the model against."""
-    spec = serving.spec_from_arguments(
-        python, args.body, args, served_model_name=str(args.body),
-        speculative_config=extraction_speculative_config(layer_ids),
-    )
-    spec.extra_args += ["--kv-transfer-config", json.dumps(file_connector_config(storage))]
-    return spec
 
 
 def offline_data_command(
@@ -132,7 +76,7 @@ def extract(args: argparse.Namespace) -> None:
     resumed = rows - len(missing_rows(partial, rows))
     log.info("%d rows (%d already written), layer ids %s", rows, resumed, layer_ids)
 
-    spec = extraction_server_spec(sys.executable, args, layer_ids, storage)
+    spec = extraction_server_spec(sys.executable, args.body, args, layer_ids, storage)
     watchdog.run_with_restarts(
         lambda: serving.VllmServer(spec, args.server_log),
         lambda base_url: offline_data_command(sys.executable, base_url, args.dataset, partial,

@@ -3,6 +3,7 @@ Gemma chat template), built offline (lib/tiny_gemma4.py): the gb10 rehearsal's s
 """
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -24,10 +25,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--kv-heads", type=int, required=True, help="key/value heads")
     p.add_argument("--head-dim", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--text-config-json", default="{}", help="Gemma4TextConfig values over these")
+    p.add_argument("--vision-config-json", default="{}", help="Gemma4VisionConfig values")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     make_body(a.out, a.corpus, a.prompts, a.vocab_size, a.hidden_size, a.layers, a.experts,
-              a.heads, a.kv_heads, a.head_dim, a.seed)
+              a.heads, a.kv_heads, a.head_dim, a.seed, json.loads(a.text_config_json),
+              json.loads(a.vision_config_json))
     log.info("wrote %s", a.out)
 
 

@@ -11,6 +11,14 @@ What this module adds around the field's trainer, and why:
   run are discarded, never resumed.
 - The trainer only logs its metrics (`k=v, ...` lines); they are parsed into a CSV here.
 - The published drafter is the last checkpoint's config and weights, without optimizer state.
+- Online (`--online`, gb10's mode): no hidden-state files exist; the trainer asks a vLLM
+  extraction server beside it for each row as its data loader needs it (speculators'
+  `--on-missing generate` with the `file` backend: the server writes one file, the loader reads
+  and deletes it). The server (lib/extraction_server.py) is started here, shares the GPU
+  (`--gpu-memory-utilization` in the server arguments), and runs under the progress watchdog
+  (lib/watchdog.py): a stalled server is restarted with the trainer, which resumes from its
+  newest checkpoint. Offline, a row without its file is an error (`--on-missing raise`), never
+  a silent request to a server that is not there.
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ import time
 from pathlib import Path
 
 from lib import atomic_io
+from lib import extraction_server
 from lib import resume_key
+from lib import serving
+from lib import watchdog
 from lib.drafter_checks import drafter_problems
 
 log = logging.getLogger("train_drafter")
@@ -40,14 +51,18 @@ DRAFTER_FILES = ("config.json", "*.safetensors", "*.npy")
 # --- inputs -------------------------------------------------------------------------------
 
 
-def stage_data_root(root: Path, dataset: Path, hidden_states: Path) -> None:
-    """`root` = links to the Arrow dataset's files + `hidden_states` (rebuilt every run)."""
+def stage_data_root(root: Path, dataset: Path, hidden_states: Path | None) -> None:
+    """`root` = links to the Arrow dataset's files + `hidden_states` (rebuilt every run); online
+    (`hidden_states` None) an empty folder, so that every row is asked of the server."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     for item in dataset.iterdir():
         (root / item.name).symlink_to(item.resolve())
-    (root / "hidden_states").symlink_to(hidden_states.resolve(), target_is_directory=True)
+    if hidden_states is None:
+        (root / "hidden_states").mkdir()
+    else:
+        (root / "hidden_states").symlink_to(hidden_states.resolve(), target_is_directory=True)
 
 
 def prepare_checkpoint_dir(ckpt: Path, key: dict) -> bool:
@@ -91,6 +106,10 @@ def train_command(args: argparse.Namespace, data_root: Path, ckpt: Path) -> list
         "--train-data-ratio", str(args.train_data_ratio),
         "--checkpoint-freq", str(args.checkpoint_freq),
         "--seed", str(args.seed), "--logger", "", "--log-freq", "1",
+        # online: rows come from the server (its endpoint is added when it is up); offline: a
+        # missing file is an error rather than a request to localhost:8000 (the default)
+        "--hidden-states-backend", "file",
+        "--on-missing", "generate" if args.online else "raise",
     ]
     if args.from_pretrained:
         cmd += ["--from-pretrained", str(args.from_pretrained)]
@@ -127,38 +146,98 @@ def prune_checkpoints(ckpt: Path, keep: int | None) -> list[Path]:
     return removed
 
 
+PROGRESS_EVERY_S = 30.0
+# rich wraps the metric records at the console width (wider: fewer wraps); every input is a
+# local directory, so the hub is never asked
+TRAINER_ENV = {"COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
+
+
+class TrainerProgress:
+    """While the trainer runs: a progress line on this log every PROGRESS_EVERY_S seconds (step
+    k of N, tokens/s, ETA), so that a slow CPU is seen to move, and old checkpoints pruned to
+    `keep` as it goes."""
+
+    def __init__(self, log_path: Path, offset: int, total_steps: int | None,
+                 ckpt: Path | None, keep: int | None):
+        self.log_path, self.offset, self.total_steps = log_path, offset, total_steps
+        self.ckpt, self.keep = ckpt, keep
+        self.started = time.monotonic()
+        self.next_report = self.started + PROGRESS_EVERY_S
+
+    def poll(self) -> None:
+        if time.monotonic() < self.next_report:
+            return
+        self.report()
+        self.next_report += PROGRESS_EVERY_S
+        if self.ckpt is not None:
+            for path in prune_checkpoints(self.ckpt, self.keep):
+                log.info("pruned the old checkpoint %s", path)
+
+    def report(self) -> None:
+        log_progress(self.log_path, self.offset, self.total_steps,
+                     time.monotonic() - self.started)
+
+
+def trainer_failed(returncode: int, log_path: Path) -> SystemExit:
+    tail = "".join(log_path.read_text().splitlines(keepends=True)[-30:])
+    return SystemExit(f"speculators train failed ({returncode}); log tail:\n{tail}")
+
+
+def open_trainer_log(log_path: Path, cmd: list[str]):
+    """The trainer's log, appended to (kept across resumed runs), with the command as header."""
+    out = log_path.open("a")
+    out.write(f"\n### {' '.join(cmd)}\n")
+    out.flush()
+    return out
+
+
 def run_trainer(cmd: list[str], log_path: Path, total_steps: int | None = None,
                 ckpt: Path | None = None, keep_checkpoints: int | None = None) -> None:
-    """Run the trainer with its output appended to `log_path` (kept across resumed runs), and a
-    progress line on this log every PROGRESS_EVERY_S seconds (step k of N, tokens/s, ETA), so
-    that a slow CPU is seen to move; old checkpoints are pruned to `keep_checkpoints` as it
-    goes."""
+    """Run the trainer with its output appended to `log_path`, reporting progress and pruning
+    checkpoints as it goes (TrainerProgress)."""
     log.info("running: %s", " ".join(cmd))
-    with log_path.open("a") as out:
-        out.write(f"\n### {' '.join(cmd)}\n")
-        out.flush()
-        start_offset = out.tell()
-        # rich wraps the metric records at the console width (wider: fewer wraps); every
-        # input is a local directory, so the hub is never asked
-        env = os.environ | {"COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        started = time.monotonic()
-        next_report = started + PROGRESS_EVERY_S
+    with open_trainer_log(log_path, cmd) as out:
+        progress = TrainerProgress(log_path, out.tell(), total_steps, ckpt, keep_checkpoints)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                env=os.environ | TRAINER_ENV)
         while proc.poll() is None:
             time.sleep(1)
-            if time.monotonic() >= next_report:
-                log_progress(log_path, start_offset, total_steps, time.monotonic() - started)
-                next_report += PROGRESS_EVERY_S
-                if ckpt is not None:
-                    for path in prune_checkpoints(ckpt, keep_checkpoints):
-                        log.info("pruned the old checkpoint %s", path)
+            progress.poll()
     if proc.returncode != 0:
-        tail = "".join(log_path.read_text().splitlines(keepends=True)[-30:])
-        raise SystemExit(f"speculators train failed ({proc.returncode}); log tail:\n{tail}")
-    log_progress(log_path, start_offset, total_steps, time.monotonic() - started)
+        raise trainer_failed(proc.returncode, log_path)
+    progress.report()
 
 
-PROGRESS_EVERY_S = 30.0
+def run_online_trainer(cmd: list[str], args: argparse.Namespace, log_path: Path,
+                       total_steps: int | None, ckpt: Path) -> None:
+    """Run the trainer beside a vLLM extraction server, both under the progress watchdog: the
+    trainer is given the server's endpoint once it is up; a stall restarts both and the trainer
+    resumes from its newest checkpoint."""
+    layer_ids = extraction_server.extraction_layer_ids(args.verifier, args.layer_ids)
+    problem = extraction_server.page_problem(args.verifier, layer_ids,
+                                             json.loads(args.server_args_json))
+    if problem:
+        raise SystemExit(problem)
+    storage = (args.work / "connector").resolve()  # the server writes, the trainer deletes
+    storage.mkdir(parents=True, exist_ok=True)
+    spec = extraction_server.extraction_server_spec(sys.executable, args.verifier, args,
+                                                    layer_ids, storage)
+    log.info("online: the trainer asks a vLLM extraction server for hidden states (taps %s)",
+             layer_ids)
+    with open_trainer_log(log_path, cmd) as out:
+        progress = TrainerProgress(log_path, out.tell(), total_steps, ckpt, args.keep_checkpoints)
+        try:
+            restarts = watchdog.run_with_restarts(
+                lambda: serving.VllmServer(spec, args.server_log),
+                lambda base_url: [*cmd, "--vllm-endpoint", f"{base_url}/v1"],
+                ckpt, watchdog.policy_from_arguments(args), env=os.environ | TRAINER_ENV,
+                stdout=out, on_poll=progress.poll,
+            )
+        except subprocess.CalledProcessError as exc:
+            raise trainer_failed(exc.returncode, log_path) from None
+    if restarts:
+        log.info("online training finished after %d restarts of the server", restarts)
+    progress.report()
 
 
 def estimated_steps(token_counts: list[int], total_seq_len: int, train_data_ratio: float,
@@ -326,11 +405,13 @@ def train(args: argparse.Namespace) -> None:
         # the run key fingerprints the original; the trainer reads the float32 copy
         start_copy = stage_start_drafter(args.from_pretrained, args.work / "start")
     data_root, ckpt = args.work / "data", args.work / "checkpoints"
-    stage_data_root(data_root, args.dataset, args.hidden_states)
+    stage_data_root(data_root, args.dataset, None if args.online else args.hidden_states)
     cmd = train_command(args, data_root, ckpt)
     if args.from_pretrained:
         cmd[cmd.index("--from-pretrained") + 1] = str(start_copy)
-    key = resume_key.run_key(cmd, {
+    # online, the server's settings make the hidden states: they belong to the run's key
+    served = [args.server_args_json, str(args.layer_ids), str(args.max_model_len)]
+    key = resume_key.run_key(cmd + served if args.online else cmd, {
         "verifier": args.verifier, "dataset": args.dataset, "hidden_states": args.hidden_states,
         "from_pretrained": args.from_pretrained,
     })
@@ -339,7 +420,10 @@ def train(args: argparse.Namespace) -> None:
     trainer_log = args.work / "trainer.log"
     steps = estimated_steps(dataset_token_counts(args.dataset), args.total_seq_len,
                             args.train_data_ratio, args.epochs)
-    run_trainer(cmd, trainer_log, steps, ckpt, args.keep_checkpoints)
+    if args.online:
+        run_online_trainer(cmd, args, trainer_log, steps, ckpt)
+    else:
+        run_trainer(cmd, trainer_log, steps, ckpt, args.keep_checkpoints)
     prune_checkpoints(ckpt, args.keep_checkpoints)
     write_metrics_csv(parse_metric_lines(trainer_log.read_text()), args.metrics)
     final = last_checkpoint(ckpt)
@@ -351,7 +435,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--verifier", type=Path, required=True, help="the body the drafter serves")
     p.add_argument("--dataset", type=Path, required=True, help="prepare-data output")
-    p.add_argument("--hidden-states", type=Path, required=True)
+    p.add_argument("--hidden-states", type=Path, default=None,
+                   help="the rows' hidden-state files (offline; required unless --online)")
     p.add_argument("--from-pretrained", type=Path, default=None)
     p.add_argument("--speculator-type", default="eagle3")
     p.add_argument("--epochs", type=int, required=True)
@@ -370,14 +455,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work", type=Path, required=True, help="checkpoints and trainer log")
     p.add_argument("--metrics", type=Path, required=True, help="CSV of the logged metrics")
     p.add_argument("--out", type=Path, required=True, help="the drafter directory for vLLM")
+    online = p.add_argument_group("online training (a vLLM extraction server beside the trainer)")
+    online.add_argument("--online", action="store_true", help="no hidden-state files: ask a server")
+    online.add_argument("--layer-ids", type=int, nargs="*", default=None,
+                        help="the server's taps then the final layer (default: speculators')")
+    serving.add_server_arguments(online, required=False)
+    watchdog.add_arguments(online)
     args = p.parse_args(argv)
+    if args.online == (args.hidden_states is not None):
+        p.error("give --hidden-states (offline) or --online, not both")
+    if args.online and args.server_log is None:
+        p.error("--online needs --server-log")
     args.extra_args = json.loads(args.extra_args_json)
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    train(parse_args(argv))
+    serving.exit_on_server_error(train, parse_args(argv), log=log)
 
 
 if __name__ == "__main__":

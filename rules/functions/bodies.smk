@@ -6,6 +6,13 @@ def body_setting(key):
     return lambda wildcards: config["bodies"][wildcards.body].get(key)
 
 
+def body_json_setting(key):
+    """Param function: a mapping of the body's config entry as JSON ({} when absent)."""
+    return lambda wildcards: json.dumps(
+        config["bodies"][wildcards.body].get(key) or {}, sort_keys=True
+    )
+
+
 def pip_args(wildcards):
     return " ".join(
         f"--pip-arg={a}" for a in config["bodies"][wildcards.body].get("pip_args", [])

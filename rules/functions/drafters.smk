@@ -24,6 +24,35 @@ def drafter_training_data(kind):
     return path
 
 
+def online_training():
+    return TRAINING["hidden_states"]["mode"] == "online"
+
+
+def drafter_hidden_states(wildcards):
+    """The verifier's hidden-state files; none online (the trainer asks a server for them)."""
+    return (
+        [] if online_training() else drafter_training_data("hidden_states")(wildcards)
+    )
+
+
+def hidden_state_source(wildcards):
+    """Where the trainer's hidden states come from: the file set (offline), or an extraction
+    server of the verifier that train_drafter starts beside the trainer (online), with the data
+    servers' settings but its own share of the GPU."""
+    if not online_training():
+        return f"--hidden-states {drafter_training_data('hidden_states')(wildcards)}"
+    share = TRAINING["hidden_states"]["server_gpu_memory_utilization"]
+    args = server_args()
+    args[args.index("--gpu-memory-utilization") + 1] = str(share)
+    log = f"logs/{PROFILE}/train_drafter/{wildcards.drafter}.server.log"
+    return (
+        f"--online {hidden_state_layer_args()} --max-model-len {config['server']['max_model_len']}"
+        f" --server-args-json {shlex.quote(json.dumps(args))}"
+        f" --server-env-json {shlex.quote(data_server_env_json())} --server-log {log}"
+        f" {watchdog_args()}"
+    )
+
+
 def drafter_start_dir(wildcards):
     start = config["drafters"][wildcards.drafter].get("start_from")
     return STUDY.drafter_dir(start) if start else []

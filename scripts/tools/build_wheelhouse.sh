@@ -50,10 +50,11 @@ fetch quantize "$here/envs/wheelhouse/quantize-and-gguf.txt"
 fetch hf "$here/envs/wheelhouse/quantize-and-gguf.txt"
 
 # The driver: envs/workflow.txt's pins, so that Snakemake and the report's `script:` rules
-# (plots: seaborn; intervals: scipy) import there as here, minus the test and format tools;
+# (plots: seaborn; intervals: scipy) import there as here, minus the test and format tools
+# (uv resolves the aarch64 test's requirements, on the development machine only);
 # with their dependencies. connection_pool ships no wheel: build it here.
 mkdir -p "$stage/wheels/driver" "$stage/local"
-grep -vE '^[[:space:]]*(#|$)|^(snakefmt|pytest|playwright)==' "$here/envs/workflow.txt" \
+grep -vE '^[[:space:]]*(#|$)|^(snakefmt|pytest|playwright|uv)==' "$here/envs/workflow.txt" \
   | sed -E 's/[[:space:]]*#.*//' > "$stage/driver.req"
 pip wheel -q --no-deps -w "$stage/local" connection_pool
 pip download -q "${platform[@]}" --find-links "$stage/local" -d "$stage/wheels/driver" \

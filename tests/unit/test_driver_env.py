@@ -68,7 +68,7 @@ def test_the_gpu_carry_drops_only_tools_no_script_rule_imports():
     carry = (ROOT / "scripts" / "tools" / "build_wheelhouse.sh").read_text()
     assert "envs/workflow.txt" in carry
     dropped = set(re.search(r"\^\((\w+(?:\|\w+)*)\)==", carry).group(1).split("|"))
-    assert dropped == {"snakefmt", "pytest", "playwright"}
+    assert dropped == {"snakefmt", "pytest", "playwright", "uv"}
     imported = set().union(*(third_party_imports(s) for s in driver_scripts()))
     assert not dropped & imported
     assert {"scipy", "seaborn"} <= pinned((ROOT / "envs" / "workflow.txt").read_text())

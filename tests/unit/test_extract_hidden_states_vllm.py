@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from lib import hidden_state_layout
+from lib import extraction_server, hidden_state_layout
 import extract_hidden_states_vllm
 
 
 def test_speculative_config_asks_for_the_taps_without_drafting():
-    cfg = extract_hidden_states_vllm.extraction_speculative_config([2, 15, 27, 30])
+    cfg = extraction_server.extraction_speculative_config([2, 15, 27, 30])
     assert cfg["method"] == "extract_hidden_states" and cfg["num_speculative_tokens"] == 1
     assert cfg["draft_model_config"]["hf_config"]["eagle_aux_hidden_state_layer_ids"] == [2, 15, 27, 30]
 
@@ -27,7 +27,7 @@ def test_server_spec_adds_method_and_file_connector(tmp_path):
         "--body", "/m/body", "--dataset", "/d", "--server-log", "/l", "--out", "/o",
         "--server-args-json", '["--kv-cache-dtype", "fp8"]', "--max-model-len", "4096",
     ])
-    spec = extract_hidden_states_vllm.extraction_server_spec("py", args, [2, 3], tmp_path / "store")
+    spec = extraction_server.extraction_server_spec("py", args.body, args, [2, 3], tmp_path / "store")
     cmd = spec.command(8000)
     assert cmd[cmd.index("--served-model-name") + 1] == "/m/body"
     assert cmd[cmd.index("--max-model-len") + 1] == "4096"
@@ -48,10 +48,10 @@ def test_offline_data_command_fails_on_any_row_and_validates_files():
 
 def test_layer_ids_follow_the_text_config_of_a_multimodal_body(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"text_config": {"num_hidden_layers": 30}}))
-    assert extract_hidden_states_vllm.extraction_layer_ids(tmp_path, None) == [2, 15, 27, 30]
-    assert extract_hidden_states_vllm.extraction_layer_ids(tmp_path, [3, 30]) == [3, 30]
+    assert extraction_server.extraction_layer_ids(tmp_path, None) == [2, 15, 27, 30]
+    assert extraction_server.extraction_layer_ids(tmp_path, [3, 30]) == [3, 30]
     with pytest.raises(ValueError, match="outside 1..30"):
-        extract_hidden_states_vllm.extraction_layer_ids(tmp_path, [3, 31])
+        extraction_server.extraction_layer_ids(tmp_path, [3, 31])
 
 
 def test_layout_lists_rows_and_the_missing_ones(tmp_path):

@@ -117,3 +117,28 @@ def test_old_step_checkpoints_are_pruned_to_the_newest_k(tmp_path):
                      "epoch0_step50"]
     assert train_drafter.last_checkpoint(ckpt).name == "5"
     assert train_drafter.prune_checkpoints(ckpt, keep=None) == []
+
+
+def test_online_and_offline_training_are_exclusive():
+    """--hidden-states (offline) or --online with its server's log, never both or neither."""
+    base = ["--verifier", "v", "--dataset", "d", "--epochs", "1", "--lr", "0.1", "--ttt-steps",
+            "1", "--total-seq-len", "8", "--work", "w", "--metrics", "m", "--out", "o"]
+    for extra in ([], ["--hidden-states", "h", "--online", "--server-log", "l"], ["--online"]):
+        with pytest.raises(SystemExit):
+            train_drafter.parse_args(base + extra)
+    assert train_drafter.parse_args(base + ["--online", "--server-log", "l"]).online
+    assert not train_drafter.parse_args(base + ["--hidden-states", "h"]).online
+
+
+def test_offline_training_never_asks_a_server_for_a_missing_row(tmp_path):
+    """speculators' default for a row without its file is to ask localhost:8000; offline that
+    is an error, online it is the design (the endpoint is added once the server is up)."""
+    base = ["--verifier", "v", "--dataset", "d", "--epochs", "1", "--lr", "0.1", "--ttt-steps",
+            "1", "--total-seq-len", "8", "--work", "w", "--metrics", "m", "--out", "o"]
+    offline = train_drafter.train_command(train_drafter.parse_args(base + ["--hidden-states", "h"]),
+                                          tmp_path, tmp_path)
+    online = train_drafter.train_command(
+        train_drafter.parse_args(base + ["--online", "--server-log", "l"]), tmp_path, tmp_path)
+    assert offline[offline.index("--on-missing") + 1] == "raise"
+    assert online[online.index("--on-missing") + 1] == "generate"
+    assert "--vllm-endpoint" not in online

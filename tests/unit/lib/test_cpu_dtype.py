@@ -41,7 +41,8 @@ def training_args(tmp_path: Path) -> argparse.Namespace:
     return argparse.Namespace(
         nproc_per_node=1, speculator_type="eagle3", verifier=tmp_path, epochs=1, lr=0.01,
         ttt_steps=3, total_seq_len=1024, train_data_ratio=0.9, checkpoint_freq=1.0, seed=0,
-        from_pretrained=None, draft_vocab_size=None, target_layer_ids=None, extra_args=[])
+        from_pretrained=None, draft_vocab_size=None, target_layer_ids=None, extra_args=[],
+        online=False)
 
 
 def test_without_native_bf16_serving_training_and_hidden_states_choose_float32(

@@ -7,14 +7,23 @@ from plumbing import disk_plan
 from helpers.workflow import ROOT, snakemake, write_config
 
 
-def gb10():
-    return yaml.safe_load((ROOT / "config" / "gb10.yaml").read_text())
+def gb10(mode: str = "online"):
+    cfg = yaml.safe_load((ROOT / "config" / "gb10.yaml").read_text())
+    cfg["drafter_training"]["hidden_states"]["mode"] = mode
+    return cfg
+
+
+def test_gb10_trained_online_writes_no_hidden_states():
+    rows = {r.what: r for r in disk_plan.needs(gb10(), "results/gb10")}
+    assert "hidden states of abliterated" not in rows
+    stays, peak, _ = disk_plan.totals(list(rows.values()))
+    assert peak == stays
 
 
 def test_gb10s_plan_counts_bodies_fp8_data_and_checkpoints():
-    rows = {r.what: r for r in disk_plan.needs(gb10(), "results/gb10")}
+    rows = {r.what: r for r in disk_plan.needs(gb10("offline"), "results/gb10")}
     assert rows["body vanilla"].gb == 52 and round(rows["abliterated-fp8"].gb, 6) == 27
-    # 50,000 rows x 4,096 tokens x 4 taps x 2,816 x 2 bytes, deleted after training
+    # offline: 50,000 rows x 4,096 tokens x 4 taps x 2,816 x 2 bytes, deleted after training
     hidden = rows["hidden states of abliterated"]
     assert hidden.transient and round(hidden.gb) == round(50_000 * 4096 * 4 * 2816 * 2 / 1e9)
     assert rows["drafter vanilla"].gb is None  # the MTP assistant's size is not stated
@@ -30,7 +39,7 @@ def test_what_exists_is_not_counted_again(tmp_path):
 
 
 def test_a_plan_that_does_not_fit_names_the_largest_items():
-    rows = disk_plan.needs(gb10(), "results/gb10")
+    rows = disk_plan.needs(gb10("offline"), "results/gb10")
     text = disk_plan.problem(rows, free=100.0)
     stays, peak, _ = disk_plan.totals(rows)
     assert f"needs about {peak:,.1f} GB more disk" in text and "100.0 GB are free" in text
@@ -48,6 +57,7 @@ def test_dry_run_flags():
 
 def test_a_dry_run_prints_the_plan_and_a_run_that_does_not_fit_is_refused(tmp_path):
     cfg = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    cfg["profile"] = "disk-plan-test"  # results/disk-plan-test: nothing made, whatever else ran
     out = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)))
     assert "Disk plan" in out.stdout + out.stderr
     # drafter data larger than any disk: refused before the first job, with the numbers
