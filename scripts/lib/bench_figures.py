@@ -251,7 +251,7 @@ def plot_prompt_scatter(prompts: pd.DataFrame, out: Path) -> None:
     columns = conditions(prompts[prompts["n"] > 0])
     kinds = sorted({(a[0], a[1], b[0], b[1]) for a, b in pairs})
     fig, axes = plt.subplots(max(len(kinds), 1), len(columns), squeeze=False,
-                             figsize=(4.2 * len(columns), 4.2 * max(len(kinds), 1)))
+                             figsize=(4.2 * len(columns), 4.7 * max(len(kinds), 1)))
     for row, kind in enumerate(kinds):
         for col, (endpoint, t) in enumerate(columns):
             ax = axes[row][col]
