@@ -14,7 +14,6 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from lib import atomic_io  # noqa: E402
 from lib.bench_keys import SERIES, with_endpoint  # noqa: E402
-from lib.bench_stats import one_factor_pairs  # noqa: E402
 
 
 def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -226,28 +225,28 @@ def prompt_a0(part: pd.DataFrame) -> pd.Series:
     return sums["accepted_0"] / sums["drafts"]
 
 
-def scatter_pairs(prompts: pd.DataFrame) -> list[tuple[tuple, tuple]]:
-    """The comparisons' one-factor pairs (lib/bench_stats.one_factor_pairs), each (a, b, endpoint,
-    temperature) at its deepest n only: a_0 is drafted at every n, and one panel per pair is
-    what a reader can take in."""
-    groups = with_endpoint(prompts).groupby(SERIES).size().index
-    deepest_pairs = {}
-    for key_a, key_b in one_factor_pairs(list(groups)):
+def deepest_pairs(pairs: list[tuple[tuple, tuple]]) -> list[tuple[tuple, tuple]]:
+    """Of the comparisons' one-factor pairs (series keys in SERIES order,
+    lib/bench_stats.one_factor_pairs), each (a, b, endpoint, temperature) at its deepest n
+    only: a_0 is drafted at every n, and one panel per pair is what a reader can take in."""
+    deepest = {}
+    for key_a, key_b in pairs:
         (body_a, dr_a, n, endpoint, t), (body_b, dr_b, *_) = key_a, key_b
         kind = (body_a, dr_a, body_b, dr_b, endpoint, t)
-        if n >= deepest_pairs.get(kind, (0,))[0]:
-            deepest_pairs[kind] = (n, key_a, key_b)
-    return [(a, b) for _, a, b in deepest_pairs.values()]
+        if n >= deepest.get(kind, (0,))[0]:
+            deepest[kind] = (n, key_a, key_b)
+    return [(a, b) for _, a, b in deepest.values()]
 
 
-def plot_prompt_scatter(prompts: pd.DataFrame, out: Path) -> None:
+def plot_prompt_scatter(prompts: pd.DataFrame, pairs: list[tuple[tuple, tuple]], out: Path
+                        ) -> None:
     """One point per prompt: a_0 of series b (x) against a_0 of series a (y), for every pair the
-    comparisons table judges (a body shift under one drafter, or two drafters on one body), one
-    column per (endpoint, temperature). The mean difference hides whether a few prompts or all
-    of them moved; the scatter shows which."""
+    comparisons table judges (`pairs`: a body shift under one drafter, or two drafters on one
+    body) at its deepest n, one column per (endpoint, temperature). The mean difference hides
+    whether a few prompts or all of them moved; the scatter shows which."""
     prompts = with_endpoint(prompts)
     groups = dict(tuple(prompts.groupby(SERIES)))
-    pairs = scatter_pairs(prompts)
+    pairs = deepest_pairs(pairs)
     columns = conditions(prompts[prompts["n"] > 0])
     kinds = sorted({(a[0], a[1], b[0], b[1]) for a, b in pairs})
     fig, axes = plt.subplots(max(len(kinds), 1), len(columns), squeeze=False,

@@ -109,6 +109,7 @@ def test_missing_wheel_gives_clear_error_and_no_model_dir(smoke_run, tmp_path):
 # downstream is the same in every bench row.
 BENCH_DOWNSTREAM = {"aggregate_cells", "bench_intervals", "fidelity_gate", "plot_acceptance",
                     "plot_throughput", "table_cells", "plot_acceptance_intervals",
+                    "plot_prompt_scatter",
                     "table_comparisons", "table_intervals", "erratum_check", "provenance"}
 CONFIG_CHANGES = {
     # every server measures every temperature x repeat x prompt: all four cells, no data

@@ -2,6 +2,8 @@
 
 import pandas as pd
 from lib import bench_figures
+from lib.bench_keys import SERIES
+from lib.bench_stats import one_factor_pairs
 
 
 def cells() -> pd.DataFrame:
@@ -60,8 +62,12 @@ def prompt_rows() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def pairs_of(rows):
+    return one_factor_pairs(list(rows.groupby(SERIES).size().index))
+
+
 def test_prompt_scatter_pairs_are_the_comparisons_one_factor_pairs_at_their_deepest_n():
-    pairs = bench_figures.scatter_pairs(prompt_rows())
+    pairs = bench_figures.deepest_pairs(pairs_of(prompt_rows()))
     assert sorted(pairs) == [(("a", "d", 2, "chat", 0.0), ("a", "e", 2, "chat", 0.0)),
                              (("a", "d", 2, "chat", 0.0), ("v", "d", 2, "chat", 0.0))]
 
@@ -75,5 +81,5 @@ def test_prompt_a0_sums_repeats_and_skips_prompts_without_drafts():
 
 def test_prompt_scatter_draws_a_figure(tmp_path):
     out = tmp_path / "scatter.png"
-    bench_figures.plot_prompt_scatter(prompt_rows(), out)
+    bench_figures.plot_prompt_scatter(prompt_rows(), pairs_of(prompt_rows()), out)
     assert out.stat().st_size > 10_000
