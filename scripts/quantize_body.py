@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lib import atomic_io
 from lib import quantization_check
+from lib.disk_usage import bytes_under
 
 log = logging.getLogger("quantize_body")
 
@@ -48,8 +49,16 @@ def copy_side_files(src: Path, dst: Path) -> None:
                 shutil.copy2(f, dst / f.name)
 
 
-def dir_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+def keep_source_config(source: Path, staged: Path) -> None:
+    """The FP8 checkpoint's config.json is the body's own plus the `quantization_config`
+    llm-compressor wrote. llm-compressor 0.14 needs transformers >= 5.15, whose save rewrites a
+    Gemma 4 config in a newer form (head sizes per layer, the vision tower's rope type) that the
+    serving environment's transformers 5.13 cannot read (envs/vllm-cuda.txt says why it is 5.13);
+    the weights are the same either way."""
+    written = json.loads((staged / "config.json").read_text())
+    config = json.loads((source / "config.json").read_text())
+    config["quantization_config"] = written["quantization_config"]
+    (staged / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
 def quantize(
@@ -74,6 +83,7 @@ def quantize(
     with atomic_io.staged_dir(out_dir) as work:
         staged = work / "model"
         model.save_pretrained(staged, save_compressed=True)
+        keep_source_config(model_dir, staged)
         copy_side_files(model_dir, staged)
         saved = quantization_check.read_safetensors_dtypes(staged)
         result = quantization_check.check_quantization(modules, saved, ignore, keep_unquantised)
@@ -87,7 +97,7 @@ def quantize(
             "ignore": ignore,
             "keep_unquantised": keep_unquantised,
             "wall_time_s": round(time.monotonic() - started, 1),
-            "size_bytes": dir_size(staged),
+            "size_bytes": bytes_under(staged),
             **result.to_json(),
         }
         atomic_io.write_text_atomically(report, json.dumps(summary, indent=2) + "\n")
