@@ -262,7 +262,7 @@ def test_gb10_fullwidth_is_the_rehearsal_at_real_widths():
     assert rehearsal["drafters"].pop("redhat")["verifier"] == "vanilla"
     writers = [cfg["drafter_training"]["instructions"].pop("writer") for cfg in (full, rehearsal)]
     assert writers == ["abliterated", "vanilla"]
-    # cut to one lent machine's time: shorter replies, one bench repeat
+    # cut to a 30-minute GPU session: shorter replies, one bench repeat
     assert [cfg["drafter_training"]["regenerate"].pop("max_tokens") for cfg in (full, rehearsal)
             ] == [512, 4096]
     assert [cfg["bench"].pop("repeats") for cfg in (full, rehearsal)] == [1, 3]
