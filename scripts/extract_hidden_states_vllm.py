@@ -17,7 +17,6 @@ target appears (by rename) only when every row has its file.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 from lib import hidden_state_layout
 from lib import serving
 from lib import watchdog
-from lib.extraction_server import extraction_layer_ids, extraction_server_spec, page_problem
+from lib.extraction_server import checked_layer_ids, extraction_server_spec
 from lib.hidden_state_layout import missing_rows, sample_file
 
 log = logging.getLogger("hidden_states_vllm")
@@ -59,10 +58,7 @@ def stored_dtype(out: Path) -> str:
 
 
 def extract(args: argparse.Namespace) -> None:
-    layer_ids = extraction_layer_ids(args.body, args.layer_ids)
-    problem = page_problem(args.body, layer_ids, json.loads(args.server_args_json))
-    if problem:
-        raise SystemExit(problem)
+    layer_ids = checked_layer_ids(args.body, args)
     import torch
     from datasets import load_from_disk
 

@@ -213,11 +213,7 @@ def run_online_trainer(cmd: list[str], args: argparse.Namespace, log_path: Path,
     """Run the trainer beside a vLLM extraction server, both under the progress watchdog: the
     trainer is given the server's endpoint once it is up; a stall restarts both and the trainer
     resumes from its newest checkpoint."""
-    layer_ids = extraction_server.extraction_layer_ids(args.verifier, args.layer_ids)
-    problem = extraction_server.page_problem(args.verifier, layer_ids,
-                                             json.loads(args.server_args_json))
-    if problem:
-        raise SystemExit(problem)
+    layer_ids = extraction_server.checked_layer_ids(args.verifier, args)
     storage = (args.work / "connector").resolve()  # the server writes, the trainer deletes
     storage.mkdir(parents=True, exist_ok=True)
     spec = extraction_server.extraction_server_spec(sys.executable, args.verifier, args,

@@ -42,6 +42,16 @@ def page_problem(body: Path, layer_ids: list[int], server_args: list[str]) -> st
         text_config(body), len(layer_ids), kv_cache_dtype or "auto")
 
 
+def checked_layer_ids(body: Path, args: argparse.Namespace) -> list[int]:
+    """The taps the server will write (`args.layer_ids` or speculators' default), or SystemExit
+    when vLLM 0.24 would write short rows for them with `args.server_args_json` (page_problem)."""
+    layer_ids = extraction_layer_ids(body, args.layer_ids)
+    problem = page_problem(body, layer_ids, json.loads(args.server_args_json))
+    if problem:
+        raise SystemExit(problem)
+    return layer_ids
+
+
 def extraction_speculative_config(layer_ids: list[int]) -> dict:
     """vLLM's speculative config that makes the server write hidden states, not draft."""
     return {
