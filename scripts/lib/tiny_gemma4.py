@@ -49,10 +49,12 @@ GEMMA_TEMPLATE = (
 )
 
 
-def train_gemma_tokenizer(corpus: list[str], vocab_size: int):
-    """A byte-level BPE tokenizer with Gemma 4's special and multimodal tokens."""
+def train_gemma_tokenizer(corpus: list[str], vocab_size: int, rows: int | None = None):
+    """A byte-level BPE tokenizer with Gemma 4's special and multimodal tokens, `vocab_size`
+    trained ones, filled with spare ones up to `rows` (the embedding's, when larger)."""
     return tiny_llama.train_tokenizer(
         corpus, vocab_size, special_tokens=CHAT_TOKENS + list(MULTIMODAL_TOKENS.values()),
+        rows=rows,
         roles={"bos_token": "<bos>", "eos_token": "<end_of_turn>", "pad_token": "<pad>",
                "unk_token": "<pad>"},
         chat_template=GEMMA_TEMPLATE, extra_special_tokens=dict(MULTIMODAL_TOKENS),
@@ -69,8 +71,8 @@ def gemma4_config(tokenizer, hidden_size: int, layers: int, experts: int, heads:
     """Gemma 4 at toy size: the text MoE (router + experts), sliding and full attention, and a
     one-layer vision tower, with the multimodal token ids inside the tiny vocabulary.
     `text_overrides` / `vision_overrides` set config values over these (a full-width stand-in:
-    a published body's widths with fewer layers; a vocabulary larger than the tokenizer's
-    leaves rows no token reaches, as real checkpoints pad theirs).
+    a published body's widths with fewer layers; make_body fills the tokenizer up to its
+    vocabulary with spare tokens).
 
     `kv_heads` x `head_dim` sets the KV cache per token and layer. vLLM builds one Python object
     per KV-cache block when a server starts, and sizes its pool from the GPU's memory: a tiny KV
@@ -138,7 +140,8 @@ def make_body(out: Path, corpus: list[Path], prompts: Path, vocab_size: int, hid
     from transformers import Gemma4ForConditionalGeneration
 
     lines = [ln for f in corpus for ln in body_checks.read_prompt_lines(f)]
-    tokenizer = train_gemma_tokenizer(lines, vocab_size)
+    # every embedding row a token: a full-width body's 262,144 rows are sampled at serving time
+    tokenizer = train_gemma_tokenizer(lines, vocab_size, (text_overrides or {}).get("vocab_size"))
     torch.manual_seed(seed)
     config = gemma4_config(tokenizer, hidden_size, layers, experts, heads, kv_heads, head_dim,
                            text_overrides, vision_overrides)

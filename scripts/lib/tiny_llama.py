@@ -8,6 +8,7 @@ seeded random weights. Its text is noise; it exists to exercise every rule's cod
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -31,10 +32,16 @@ CHATML_ROLES = {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
 
 def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str] = SPECIAL_TOKENS,
                     roles: dict[str, str] = CHATML_ROLES, chat_template: str = CHATML_TEMPLATE,
-                    **extra):
+                    rows: int | None = None, **extra):
     """A byte-level BPE tokenizer (every string is encodable) wrapped for transformers: by
     default the smoke body's ChatML one; make_tiny_gemma4_body.py passes Gemma 4's tokens, roles,
-    template and multimodal tokens (`extra`, e.g. extra_special_tokens)."""
+    template and multimodal tokens (`extra`, e.g. extra_special_tokens).
+
+    `rows`: fill the vocabulary up to this many tokens with spare ones, `<unusedN>` (as Gemma's
+    own tokenizer names its spare rows), that decode to text. A body with more embedding rows
+    than trained tokens (a full-width stand-in: 262,144 rows) samples every row; a row without a
+    token decodes to nothing, and the served text came out empty (reports/runs/gb10-fullwidth/).
+    No merge produces them, so text holding one encodes to its bytes' tokens, not back to it."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -48,9 +55,25 @@ def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str
         show_progress=False,
     )
     tok.train_from_iterator(corpus, trainer=trainer)
+    if rows is not None:
+        tok = with_spare_tokens(tok, rows)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, chat_template=chat_template, **roles, **extra
     )
+
+
+def with_spare_tokens(tok, rows: int):
+    """`tok` (a tokenizers.Tokenizer with a BPE model) with `<unusedN>` vocabulary entries for
+    every id from its last one up to `rows` (train_tokenizer's `rows`)."""
+    from tokenizers import Tokenizer
+
+    state = json.loads(tok.to_str())
+    vocab = state["model"]["vocab"]
+    used = max([*vocab.values(), *(t["id"] for t in state["added_tokens"])]) + 1
+    if rows < used:
+        raise ValueError(f"{rows} rows are fewer than the tokenizer's {used} tokens")
+    vocab.update({f"<unused{i}>": used + i for i in range(rows - used)})
+    return Tokenizer.from_str(json.dumps(state))
 
 
 def publish_checked_body(model, tokenizer, out: Path, prompts: Path, source: dict,

@@ -266,6 +266,13 @@ def test_gb10_fullwidth_is_the_rehearsal_at_real_widths():
     assert [cfg["drafter_training"]["regenerate"].pop("max_tokens") for cfg in (full, rehearsal)
             ] == [512, 4096]
     assert [cfg["bench"].pop("repeats") for cfg in (full, rehearsal)] == [1, 3]
+    # and a 64 GB disk: checkpoints every half epoch, two kept; online training for a few
+    # hundred steps: 2,048 instructions
+    trains = [cfg["drafter_training"]["train"] for cfg in (full, rehearsal)]
+    assert [t.pop("checkpoint_freq") for t in trains] == [0.5, 0.05]
+    assert [t.pop("keep_checkpoints", None) for t in trains] == [2, None]
+    assert [cfg["drafter_training"]["instructions"].pop("count") for cfg in (full, rehearsal)
+            ] == [2048, 256]
     assert full == rehearsal
 
 

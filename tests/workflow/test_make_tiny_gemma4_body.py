@@ -69,3 +69,26 @@ def test_tiny_gemma4_body_and_mtp_assistant_build_on_the_cpu(smoke_run, tmp_path
     # gemma4_mtp.py's layout: Q-only attention (KV comes from the body), pre/post projections
     assert {"pre_projection.weight", "post_projection.weight", "model.norm.weight"} <= names
     assert not any("k_proj" in n or "v_proj" in n for n in names)
+
+
+def test_a_full_width_tokenizer_decodes_every_embedding_row(smoke_run):
+    """gb10-fullwidth's body has 262,144 embedding rows and 512 trained tokens: every row gets a
+    spare token that decodes to text (served text was empty without them), the trained tokens
+    keep their ids, and the spare ones are never produced by encoding."""
+    out = run("-c", """
+import json
+from lib import tiny_gemma4
+lines = ["a small corpus line %d about tokens" % i for i in range(200)]
+plain = tiny_gemma4.train_gemma_tokenizer(lines, 300)
+full = tiny_gemma4.train_gemma_tokenizer(lines, 300, rows=1024)
+spare = [full.decode([i]) for i in range(len(plain), 1024)]
+print(json.dumps({"plain": len(plain), "full": len(full), "spare": spare,
+                  "same": plain.get_vocab() == {t: i for t, i in full.get_vocab().items()
+                                                if i < len(plain)},
+                  "encoded_max": max(full.encode(" ".join(spare[:50])))}))
+""")
+    result = json.loads(out)
+    assert result["full"] == 1024 and result["plain"] < 1024
+    assert result["same"]
+    assert all(result["spare"]) and len(set(result["spare"])) == len(result["spare"])
+    assert result["encoded_max"] < result["plain"]
