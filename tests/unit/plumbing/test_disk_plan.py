@@ -31,6 +31,18 @@ def test_gb10s_plan_counts_bodies_fp8_data_and_checkpoints():
     assert peak == stays + hidden.gb and unknown == 1
 
 
+def test_training_counts_bf16_checkpoints_and_the_float32_start_copy():
+    """speculators 0.9.0 writes step checkpoints in bf16, weights and optimizer moments
+    (train/checkpointer.py); train_drafter.py reads a float32 copy of the starting drafter."""
+    cfg = gb10()
+    rows = {r.what: r for r in disk_plan.needs(cfg, "results/gb10")}
+    start = cfg["drafters"]["redhat"]["size_gb"]
+    keep = cfg["drafter_training"]["train"].get("keep_checkpoints", 3)  # the schema's default
+    assert round(rows[f"{keep} step checkpoints of finetuned"].gb, 6) == round(keep * 3 * start, 6)
+    assert round(rows["float32 copy of redhat"].gb, 6) == round(2 * start, 6)
+    assert rows["float32 copy of redhat"].path.endswith("finetuned.work/start")
+
+
 def test_what_exists_is_not_counted_again(tmp_path):
     (tmp_path / "results/gb10/models/vanilla").mkdir(parents=True)
     rows = disk_plan.missing(disk_plan.needs(gb10(), "results/gb10"), tmp_path)
