@@ -244,13 +244,14 @@ def plot_step_cost(costs: pd.DataFrame, published: pd.DataFrame, out: Path,
                         alpha=0.7, label=f"{claim} ({kind}): c(n)")
                 ax.plot(g["n"], g["acceptance_length"], linestyle=":", marker="+",
                         color="black", alpha=0.5, label=f"{claim} ({kind}): AL(n)")
+        ns = {int(n) for line in ax.get_lines() for n in line.get_xdata()}
+        ax.set_xticks(sorted(ns) or [1])
         ax.axhline(1.0, color="grey", linewidth=0.8)
-        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set(xlabel="num_speculative_tokens n", ylabel="plain decoding steps",
                title=f"T = {t:g}, {endpoint}")
         ax.legend(fontsize=6)
     fig.suptitle("Step cost c(n) = AL x tok/s(0) / tok/s(n) (solid, 95 % intervals) and AL(n)"
-                 " (dotted):\nspeculation pays where AL(n) lies above c(n)", fontsize=10)
+                 " (dotted):\nspeculation pays where AL(n) lies above c(n)", fontsize=10, y=1.08)
     save(fig, out)
 
 

@@ -109,15 +109,40 @@ def refuses_almost_nothing(rate: float, floor: float) -> str | None:
             " abliteration; the KL column is the only measure of the shift.")
 
 
-def body_shift_table(reports: list[Path], out: Path, refusal_floor: float) -> None:
+def refusal_interval(rate: float, n: int) -> str:
+    """The 95 % Wilson score interval of a refusal rate over `n` prompts (scipy's binomtest):
+    a dozen held-out prompts leave wide intervals, which the table should show."""
+    from scipy.stats import binomtest
+
+    if not n:
+        return ""
+    ci = binomtest(round(rate * n), n).proportion_ci(confidence_level=0.95, method="wilson")
+    return f"[{ci.low:.2f}, {ci.high:.2f}]"
+
+
+def body_shift_rows(reports: list[Path]) -> pd.DataFrame:
+    """One row per abliteration report: strength, KL, refusal rates before and after on the
+    held-out harmful prompts (those of the report's samples with a vanilla reply) with their
+    95 % intervals."""
     rows = []
     for path in reports:
         r = json.loads(Path(path).read_text())
-        rows.append({k: r[k] for k in ("strength", "direction_layer", "kl_mean",
-                                       "refusal_rate_before", "refusal_rate_after",
-                                       "n_eval_prompts")} | {"body": Path(path).stem})
+        harmful = sum("vanilla" in s for s in r.get("samples", []))
+        row = {"body": Path(path).stem} | {k: r[k] for k in ("strength", "direction_layer",
+                                                           "kl_mean", "n_eval_prompts")}
+        for when in ("before", "after"):
+            rate = r[f"refusal_rate_{when}"]
+            row[f"refusal_rate_{when}"] = rate
+            row[f"refusal_{when}_95ci"] = refusal_interval(rate, harmful)
+        rows.append(row | {"harmful_prompts": harmful})
+    return pd.DataFrame(rows)
+
+
+def body_shift_table(reports: list[Path], out: Path, refusal_floor: float) -> None:
+    rows = body_shift_rows(reports).to_dict("records")
     notes = ["KL: mean over held-out prompts of KL(vanilla || abliterated) of the first-token"
-             " distribution."]
+             " distribution. Refusal rates: on the held-out harmful prompts, with 95 % Wilson"
+             " intervals; before and after are the same prompts (paired)."]
     warning = rows and refuses_almost_nothing(min(r["refusal_rate_before"] for r in rows),
                                               refusal_floor)
     render("Body shift from abliteration", pd.DataFrame(rows),

@@ -9,7 +9,8 @@
 #   gpu_study.sh start ARGS...    Snakemake with the profile in the background (setsid), so
 #                                 that it outlives the shell; ARGS: targets or options
 #   gpu_study.sh wait SECONDS     follow it until it ends or SECONDS pass; progress on stdout
-#   gpu_study.sh collect [drafters]  copy results (and the drafters) into $OUT, in 15 MB parts
+#   gpu_study.sh collect [drafters]  copy results (and the drafters, EAGLE-3 ones without their
+#                                 token embedding) into $OUT, in 15 MB parts
 #   gpu_study.sh restore          unpack what `collect drafters` brought back from an earlier
 #                                 machine (carried in as results.tgz.part* / drafters.tgz.part*)
 #   gpu_study.sh phases           where each server's start went, a row per server log
@@ -28,6 +29,7 @@ set -euo pipefail
 ENVS=${STUDY_ENVS:-/opt/spec-envs}  # the families' site folders and launchers
 CARRY=${STUDY_CARRY:-/tmp/carry}  # where the carried parts are received
 STATE=${STUDY_STATE:-/tmp/study}  # this machine's commands, Snakemake log and samples
+COMPACT=${STUDY_COMPACT:-/tmp/compact-drafters}  # `collect drafters`' copies, outside $STATE
 PYTHON=$(command -v python3)
 # The profile (and machine settings merged over it) and how many servers may share the GPU:
 # the GPU study (config/gpu.yaml with the machine's interpreters, config/machines/prebuilt-envs.yaml) by default; the
@@ -184,9 +186,16 @@ collect)
     --exclude="$R/drafter_data/*/responses.jsonl" --exclude="$R/drafters" \
     --exclude="$R/training/*.work" "${paths[@]}" \
     | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
-  # the drafters, for a later part on another machine (as vLLM loads them), if asked
+  # the drafters, for a later part on another machine, if asked: EAGLE-3 ones without the
+  # verifier's token embedding they carry (vLLM and speculators take the verifier's;
+  # scripts/tools/compact_drafter.py), so that a 1.5 B body's drafter is ~0.15 GB, not 0.6
   if [ "${1:-}" = drafters ]; then
-    tar -czf - "$R/drafters" | split -b 15000000 -d -a 1 - "$OUT/drafters.tgz.part"
+    rm -rf "$COMPACT"
+    for d in "$R"/drafters/*/; do
+      "$ENVS/vllm/bin/python" "$(dirname "$0")/compact_drafter.py" "$d" \
+        "$COMPACT/$R/drafters/$(basename "$d")"
+    done
+    tar -czf - -C "$COMPACT" "$R/drafters" | split -b 15000000 -d -a 1 - "$OUT/drafters.tgz.part"
   fi
   ls -la "$OUT" ;;
 *)

@@ -130,8 +130,8 @@ def test_gpu_profile_builds_the_study_dag():
     cfg = load("gpu.yaml")
     # venvs built from PyPI on the user's machine; an air-gapped machine's interpreters are an overlay
     assert "interpreters" not in cfg
-    lent = yaml.safe_load((ROOT / "config" / "machines" / "prebuilt-envs.yaml").read_text())
-    assert set(lent["interpreters"]) == set(cfg["envs"]) == {"hf", "quantize", "vllm"}
+    prebuilt = yaml.safe_load((ROOT / "config" / "machines" / "prebuilt-envs.yaml").read_text())
+    assert set(prebuilt["interpreters"]) == set(cfg["envs"]) == {"hf", "quantize", "vllm"}
     assert cfg["bench"]["temperatures"] == [0.7, 0.0]
 
 

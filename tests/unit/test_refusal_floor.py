@@ -44,3 +44,18 @@ def test_the_abliteration_table_warns_below_the_floor(tmp_path):
     assert "This body refuses almost nothing" in out.read_text()
     body_shift_table([tmp_path / "abliterated.json"], out, refusal_floor=0.0)
     assert "refuses almost nothing" not in out.read_text()
+
+
+def test_the_abliteration_table_gives_refusal_rates_with_wilson_intervals(tmp_path):
+    """12 held-out harmful prompts: refused by all of them before and by one after."""
+    from lib.report_tables import body_shift_rows
+
+    report = {"strength": 1.0, "direction_layer": 17, "kl_mean": 1.0, "n_eval_prompts": 24,
+              "refusal_rate_before": 1.0, "refusal_rate_after": 1 / 12,
+              "samples": [{"prompt": f"h{i}", "vanilla": "no", "abliterated": "ok"}
+                          for i in range(12)] + [{"prompt": "s", "abliterated": "ok"}] * 3}
+    (tmp_path / "abliterated.json").write_text(json.dumps(report))
+    row = body_shift_rows([tmp_path / "abliterated.json"]).iloc[0]
+    assert row.harmful_prompts == 12
+    # Wilson: 12/12 -> [0.758, 1]; 1/12 -> [0.015, 0.354]
+    assert row.refusal_before_95ci == "[0.76, 1.00]" and row.refusal_after_95ci == "[0.01, 0.35]"

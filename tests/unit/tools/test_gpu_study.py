@@ -4,6 +4,7 @@ behind, survive a folder that does not exist, and unpack on the next machine."""
 
 import os
 import subprocess
+import sys
 import tarfile
 
 from helpers.workflow import ROOT
@@ -15,12 +16,14 @@ def study(tree, *args, **env):
     return subprocess.run(["bash", str(STUDY), *args], cwd=tree, capture_output=True, text=True,
                           env={**os.environ, "STUDY_CONFIGS": "config/p.yaml",
                                "STUDY_STATE": str(tree / "state"),
+                               "STUDY_COMPACT": str(tree / "compact"),
                                "STUDY_ENVS": str(fake_envs(tree)), **env}, timeout=120)
 
 
 def fake_envs(tree):
     """A driver `python` that answers Snakemake's --list-rules and does nothing else (unless a
-    test wrote another one first)."""
+    test wrote another one first), and a vllm family `python` that is this one (collect's
+    drafter compaction copies a non-EAGLE-3 drafter without needing safetensors)."""
     python = tree / "envs" / "driver" / "bin" / "python"
     if python.exists():
         return tree / "envs"
@@ -28,6 +31,9 @@ def fake_envs(tree):
     python.write_text('#!/bin/sh\ncase "$*" in *--list-rules*) printf "all\\nbench_cell\\n'
                       'train_drafter\\n";; esac\n')
     python.chmod(0o755)
+    vllm = tree / "envs" / "vllm" / "bin" / "python"
+    vllm.parent.mkdir(parents=True)
+    vllm.symlink_to(sys.executable)
     return tree / "envs"
 
 
