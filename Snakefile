@@ -2,7 +2,7 @@
 # The pipeline, in order: Python environments -> bodies (vanilla; abliterated, made or fetched)
 # -> FP8 self-quantisation -> drafter data (instructions, regenerated responses, Arrow dataset,
 # hidden states) -> drafters (trained, or fetched) -> bench cells (body x drafter x n x repeat) -> report.
-# `rule all` asks for what the profile model (scripts/plumbing/profile.py) lists as final targets.
+# `rule all` asks for what the profile model (scripts/plumbing/study_profile.py) lists as final targets.
 from snakemake.utils import min_version
 
 min_version("9.0")

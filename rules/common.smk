@@ -1,6 +1,6 @@
 # What every stage uses: the validated profile, paths, environments, code inputs, the GPU job
 # wrapper and wildcards. Each stage's own input and parameter functions sit at the top of its
-# .smk; what the profile asks for (bodies, drafters, cells, targets) is scripts/plumbing/profile.py.
+# .smk; what the profile asks for (bodies, drafters, cells, targets) is scripts/plumbing/study_profile.py.
 import json
 import re
 import shlex
@@ -15,7 +15,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from plumbing import code_inputs
-from plumbing.profile import Profile
+from plumbing.study_profile import Profile
 
 validate(config, schema="../config/schema.yaml")
 

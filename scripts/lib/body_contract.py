@@ -39,7 +39,7 @@ def model_type(config: dict) -> str:
 def serving_problems(name: str, config: dict, needs: dict[str, list[str]],
                      capabilities: dict, env: str) -> list[str]:
     """What the pinned vLLM cannot do with this body's architecture. `needs`: drafting method
-    -> who asks it (plumbing/profile.py, body_needs)."""
+    -> who asks it (plumbing/study_profile.py, body_needs)."""
     version = f"vLLM {capabilities['vllm']} (envs/{env}.txt)"
     archs = config.get("architectures") or []
     arch = archs[0] if archs else None

@@ -31,7 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from plumbing.profile import Profile  # noqa: E402
+from plumbing.study_profile import Profile  # noqa: E402
 
 
 def bench_load(config: dict) -> dict[str, int]:

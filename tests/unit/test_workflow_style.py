@@ -123,3 +123,14 @@ def test_the_repo_names_no_file_outside_it():
         text = path.read_text(errors="replace")
         hits += [f"{name}: {n}" for n in needles if n in text]
     assert not hits, hits
+
+
+def test_no_module_shadows_the_standard_library():
+    """A script run as `python scripts/X/name.py` has its own folder first on sys.path, so a
+    module there named like a standard-library one replaces it for everything the script
+    imports: scripts/plumbing/profile.py broke torch's `import cProfile` (which imports
+    `profile`) in muon_float32.py's training on a CPU without bf16."""
+    folders = [ROOT / "scripts", *(p for p in (ROOT / "scripts").iterdir() if p.is_dir())]
+    clashes = sorted(str(p.relative_to(ROOT)) for folder in folders for p in folder.glob("*.py")
+                     if p.stem in sys.stdlib_module_names)
+    assert clashes == []

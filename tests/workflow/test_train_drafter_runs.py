@@ -89,9 +89,10 @@ compact = load_file("{dst}/model.safetensors")
 same = all(torch.equal(full[k], compact[k]) for k in compact)
 model = Eagle3DraftModel.from_pretrained("{dst}", verifier="{smoke_run / 'models/vanilla'}")
 model.load_verifier_weights()
+saved = full["embed_tokens.weight"]  # the verifier's, in the checkpoint's dtype
 print(json.dumps({{"dropped": sorted(set(full) - set(compact)), "same": same,
-                   "embedding": torch.equal(model.embed_tokens.weight.float(),
-                                            full["embed_tokens.weight"].float())}}))
+                   "embedding": torch.equal(model.embed_tokens.weight.detach().to(saved.dtype),
+                                            saved)}}))
 """], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

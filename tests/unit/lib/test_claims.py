@@ -406,7 +406,7 @@ def test_gb10_benches_every_series_the_erratum_and_the_controls_need(claims):
     the controls the seeds lacked: each drafter on both bodies (the vanilla MTP draft and
     RedHatAI's un-fine-tuned EAGLE-3), both endpoints, T = 0 and 0.7, and a serving check."""
     from lib.claims_ledger import claim_cells, control_cells
-    from plumbing.profile import Profile
+    from plumbing.study_profile import Profile
 
     from helpers.workflow import load_profile as load
 

@@ -1,8 +1,8 @@
-"""The profile model (scripts/plumbing/profile.py) on configuration dicts, without Snakemake."""
+"""The profile model (scripts/plumbing/study_profile.py) on configuration dicts, without Snakemake."""
 
 import copy
 
-from plumbing.profile import Profile
+from plumbing.study_profile import Profile
 
 from helpers.workflow import load_profile
 
