@@ -1,15 +1,18 @@
-"""Copy an EAGLE-3 drafter without its token embedding, for carrying to another machine.
+"""Copy an EAGLE-3 drafter without its token embedding, for serving it on another machine.
 
 A speculators EAGLE-3 checkpoint holds a copy of its verifier's token embedding (vocabulary x
 hidden: 0.47 GB of the Qwen study's 0.6 GB drafter), frozen while training
-(`embed_requires_grad` false) and loaded from the verifier. Neither reader needs it from the
-drafter: vLLM 0.24 serves an EAGLE-3 checkpoint without `embed_tokens` with the target's
-embedding (`model_executor/models/llama_eagle3.py`'s `load_weights` skips it;
-`v1/spec_decode/llm_base_proposer.py`'s `_maybe_share_embeddings` shares the target's), and
-speculators lists it among the keys it may miss on load (`Eagle3DraftModel
-._keys_to_ignore_on_load_missing`) and loads it from the verifier. So the copy drops every
-`*embed_tokens.weight` tensor; the other files are copied as they are. A drafter of another
-method (an MTP assistant) is copied whole.
+(`embed_requires_grad` false). vLLM 0.24 does not need it from the drafter: it serves an
+EAGLE-3 checkpoint without `embed_tokens` with the target's embedding
+(`model_executor/models/llama_eagle3.py`'s `load_weights` skips it;
+`v1/spec_decode/llm_base_proposer.py`'s `_maybe_share_embeddings` shares the target's). So the
+copy drops every `*embed_tokens.weight` tensor; the other files are copied as they are. A
+drafter of another method (an MTP assistant) is copied whole.
+
+For the bench only: never start a fine-tune from a compact copy. speculators 0.9.0 tolerates the
+missing tensor on load, but fills the embedding from the verifier only where it is still NaN
+(`SpeculatorModel.load_verifier_weights`), and transformers initialises a missing weight at
+random first: a smoke drafter loaded that way held an embedding unlike its verifier's.
 
     python scripts/tools/compact_drafter.py SRC DST
 

@@ -186,9 +186,10 @@ collect)
     --exclude="$R/drafter_data/*/responses.jsonl" --exclude="$R/drafters" \
     --exclude="$R/training/*.work" "${paths[@]}" \
     | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
-  # the drafters, for a later part on another machine, if asked: EAGLE-3 ones without the
-  # verifier's token embedding they carry (vLLM and speculators take the verifier's;
-  # scripts/tools/compact_drafter.py), so that a 1.5 B body's drafter is ~0.15 GB, not 0.6
+  # the drafters, for a later bench part on another machine, if asked: EAGLE-3 ones without
+  # the verifier's token embedding they carry (vLLM serves them with the verifier's;
+  # scripts/tools/compact_drafter.py), so that a 1.5 B body's drafter is ~0.15 GB, not 0.6.
+  # Fine-tune on the machine that trained the drafter, never from a compact copy.
   if [ "${1:-}" = drafters ]; then
     rm -rf "$COMPACT"
     for d in "$R"/drafters/*/; do

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slurm
 # cluster keeps them for an hour (MinJobAge); there is no accounting database for `sacct`.
 CLUSTER_ARGS = ("--workflow-profile", "profiles/slurm", "--configfile", "config/smoke.yaml",
                 "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks",
-                "2", "--jobs", "4", "--latency-wait", "5")
+                "2", "--seconds-between-status-checks", "2", "--jobs", "4", "--latency-wait", "5")
 
 # Outputs that two runs of the smoke profile write alike, compared with the local run's: files
 # byte for byte (weights, digests, the Arrow dataset, the instructions), the regenerated rows but

