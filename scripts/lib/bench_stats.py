@@ -183,17 +183,25 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, 
             for s in pa if s in pb}
 
 
-def speedup(a: pd.DataFrame, base: pd.DataFrame, n_boot: int, seed: int
-            ) -> tuple[float, float, float, int]:
-    """tok/s of a over that of its body's no-speculation series: one draw of the prompts both
-    ran, the repeats of each series drawn independently (they ran on different servers)."""
+def speedup_draws(a: pd.DataFrame, base: pd.DataFrame, n_boot: int, seed: int
+                  ) -> tuple[pd.DataFrame, np.ndarray, list[float], np.ndarray, np.ndarray]:
+    """a restricted to the prompts both series ran, the prompt draws, the tok/s of a and of base,
+    and their bootstrap draws: one draw of the prompts for both, the repeats of
+    each series drawn independently (they ran on different servers)."""
     shared = np.intersect1d(a["prompt_index"].unique(), base["prompt_index"].unique())
     a, base = (x[x["prompt_index"].isin(shared)] for x in (a, base))
     idx = draws(len(shared), n_boot, seed)
     point = [x["output_tokens"].sum() / x["latency_s"].sum() for x in (a, base)]
+    return a, idx, point, pigeonhole_tok_s(a, idx, seed), pigeonhole_tok_s(base, idx, seed + 2)
+
+
+def speedup(a: pd.DataFrame, base: pd.DataFrame, n_boot: int, seed: int
+            ) -> tuple[float, float, float, int]:
+    """tok/s of a over that of its body's no-speculation series (speedup_draws)."""
+    _, idx, point, boot_a, boot_base = speedup_draws(a, base, n_boot, seed)
     with np.errstate(divide="ignore", invalid="ignore"):
-        boot = pigeonhole_tok_s(a, idx, seed) / pigeonhole_tok_s(base, idx, seed + 2)
-    return float(point[0] / point[1]), *interval(boot, len(shared)), len(shared)
+        boot = boot_a / boot_base
+    return float(point[0] / point[1]), *interval(boot, idx.shape[1]), idx.shape[1]
 
 
 def margin_of(statistic: str, margins: dict[str, float]) -> float:

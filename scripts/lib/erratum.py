@@ -30,6 +30,7 @@ from lib.bench_stats import (MIN_CONDITIONING_EVENTS, N_BOOT, equivalence, margi
 from lib.bench_keys import with_endpoint
 from lib.claims_ledger import ClaimError, as_list
 from lib.fidelity import fidelity_status
+from lib.step_cost import check_steps
 
 DRAFTER_ALIKE = 0.15  # |a_0 - published a_0| within which two drafters' curves are compared
 SEEDS_TEMPERATURE = 0.7  # every published bench number was measured at T = 0.7
@@ -508,9 +509,8 @@ def consistency_verdict(claim: dict, by_id: dict[str, dict], cells: pd.DataFrame
                 f" depth (more than the claims' ±{tol}); the endpoint correction traced the"
                 " inference numbers to degenerate output", mine)
     if check["test"] == "step_times":
-        curve, sweep, base = (as_list(by_id[i]["value"]) for i in check["claims"])
-        times = [1000 * (1 + sum(curve[:n]) / 100) / sweep[n - 1] for n in range(1, len(sweep) + 1)]
-        plain = 1000 / base[0]
+        times = [1000 * s["acceptance_length"] / s["tok_s"] for s in check_steps(check, by_id)]
+        plain = 1000 / as_list(by_id[check["claims"][2]]["value"])[0]
         falls = [(n, n + 1) for n in range(1, len(times)) if times[n] < times[n - 1]]
         text = ", ".join(f"n={n} {t:.1f}" for n, t in enumerate(times, start=1))
         head = ("inconsistent: " + "; ".join(f"the n = {b} step is shorter than the n = {a} step"

@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from lib.bench_keys import SERIES, with_endpoint
-from lib.bench_stats import (N_BOOT, draws, interval, pigeonhole_tok_s, position_columns,
-                             prompt_sums, statistics)
+from lib.bench_stats import (N_BOOT, interval, position_columns, prompt_sums, speedup_draws,
+                             statistics)
 from lib.claims_ledger import as_list
 
 
@@ -34,18 +34,13 @@ def step_cost(a: pd.DataFrame, base: pd.DataFrame, n: int, n_boot: int = N_BOOT,
               ) -> dict[str, float]:
     """c(n) of the speculative series `a` (per-prompt rows) over its body's no-speculation
     series `base`, with its interval, and the acceptance length and speed-up it comes from."""
-    shared = np.intersect1d(a["prompt_index"].unique(), base["prompt_index"].unique())
-    a, base = (x[x["prompt_index"].isin(shared)] for x in (a, base))
-    positions = position_columns(a)[:n]
-    sums = prompt_sums(a, positions)
+    a, idx, tok_s, boot_a, boot_base = speedup_draws(a, base, n_boot, seed)
+    sums = prompt_sums(a, position_columns(a)[:n])
     values, names = sums.to_numpy(float), list(sums.columns)
-    idx = draws(len(values), n_boot, seed)
     length = statistics(values.sum(axis=0), names, n)["acceptance_length"]
     boot_length = statistics(values[idx].sum(axis=1), names, n)["acceptance_length"]
-    tok_s = [x["output_tokens"].sum() / x["latency_s"].sum() for x in (a, base)]
     with np.errstate(divide="ignore", invalid="ignore"):
-        boot = boot_length * pigeonhole_tok_s(base, idx, seed + 2) / pigeonhole_tok_s(a, idx, seed)
-    lo, hi = interval(boot, len(values))
+        lo, hi = interval(boot_length * boot_base / boot_a, len(values))
     return {"acceptance_length": float(length), "speedup": float(tok_s[0] / tok_s[1]),
             "step_cost": float(length * tok_s[1] / tok_s[0]), "lo": lo, "hi": hi,
             "prompts": len(values)}
@@ -66,6 +61,20 @@ def run_step_costs(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -
     return pd.DataFrame(rows, columns=columns)
 
 
+def check_steps(check: dict, by_id: dict[str, dict]) -> list[dict]:
+    """The steps of one `step_times` check's publication, one per n of its sweep: acceptance
+    length from the curve's first n positions, tok/s at n, the plain tok/s, c(n)."""
+    curve, sweep, base = (by_id[i] for i in check["claims"])
+    values = [float(v) for v in as_list(curve["value"])]
+    plain = float(as_list(base["value"])[0])
+    rows = []
+    for n, tok_s in enumerate((float(v) for v in as_list(sweep["value"])), start=1):
+        length = 1 + sum(values[:n]) / 100
+        rows.append({"n": n, "acceptance_length": length, "tok_s": tok_s, "plain_tok_s": plain,
+                     "step_cost": length * plain / tok_s, "speedup": tok_s / plain})
+    return rows
+
+
 def published_step_costs(claims: list[dict]) -> pd.DataFrame:
     """c(n) of each publication that gives a per-position curve, a throughput sweep and a
     baseline for one series (the claims of each `step_times` check), per n of its sweep."""
@@ -75,18 +84,10 @@ def published_step_costs(claims: list[dict]) -> pd.DataFrame:
         check = claim.get("check") or {}
         if check.get("test") != "step_times":
             continue
-        curve, sweep, base = (by_id[i] for i in check["claims"])
-        values = [float(v) for v in as_list(curve["value"])]
-        throughputs = [float(v) for v in as_list(sweep["value"])]
-        plain = float(as_list(base["value"])[0])
+        sweep = by_id[check["claims"][1]]
         measures = sweep["measures"]
-        for n, tok_s in enumerate(throughputs, start=1):
-            length = 1 + sum(values[:n]) / 100
-            rows.append({"claim": claim["id"], "source": sweep["source"],
-                         "kind": sweep["kind"], "body": measures["body"],
-                         "drafter": measures["drafter"], "n": n,
-                         "endpoint": measures.get("endpoint", "chat"),
-                         "acceptance_length": length, "tok_s": tok_s, "plain_tok_s": plain,
-                         "step_cost": length * plain / tok_s, "speedup": tok_s / plain})
+        about = {"claim": claim["id"], "source": sweep["source"], "kind": sweep["kind"],
+                 "body": measures["body"], "drafter": measures["drafter"],
+                 "endpoint": measures.get("endpoint", "chat")}
+        rows += [about | step for step in check_steps(check, by_id)]
     return pd.DataFrame(rows)
-

