@@ -1,5 +1,6 @@
-"""The cluster path, run: the smoke profile submitted through Snakemake's SLURM executor
-(profiles/slurm/) to a one-node SLURM on this machine (tests/helpers/one_node_slurm.py).
+"""The cluster path, run: a slice of the smoke profile (CLUSTER_TARGETS) submitted through
+Snakemake's SLURM executor (profiles/slurm/) to a one-node SLURM on this machine
+(tests/helpers/one_node_slurm.py).
 
 Marked `slurm` and ordered after every other test (tests/conftest.py), so it reuses the smoke
 run's environments and compares with its outputs. It needs Debian's slurm-wlm and munge, which
@@ -76,8 +77,8 @@ def cluster_run(cluster, cluster_workflow):
     planned = dry_run_jobs(f"--configfile={SMOKE_CONFIG}", *CLUSTER_TARGETS, cwd=cluster_workflow)
     assert "make_env" not in planned, "the copy would rebuild the shared environments"
     assert {"train_drafter", "bench_cell", "quantize_body", "plot_training"} <= set(planned)
-    proc = snakemake(*CLUSTER_ARGS, *CLUSTER_TARGETS, check=False, timeout=2400, cwd=cluster_workflow,
-                     env=cluster.env())
+    proc = snakemake(*CLUSTER_ARGS, *CLUSTER_TARGETS, check=False, timeout=2400,
+                     cwd=cluster_workflow, env=cluster.env())
     assert proc.returncode == 0, f"{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     return planned, proc
 
