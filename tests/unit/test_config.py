@@ -283,17 +283,18 @@ def test_gb10_fullwidth_is_the_rehearsal_at_real_widths():
     assert rehearsal["drafters"].pop("redhat")["verifier"] == "vanilla"
     writers = [cfg["drafter_training"]["instructions"].pop("writer") for cfg in (full, rehearsal)]
     assert writers == ["abliterated", "vanilla"]
-    # cut to a 30-minute GPU session: shorter replies, one bench repeat
-    assert [cfg["drafter_training"]["regenerate"].pop("max_tokens") for cfg in (full, rehearsal)
-            ] == [512, 4096]
+    # cut to a 30-minute GPU session: shorter replies asked more at a time, one bench repeat
+    regenerates = [cfg["drafter_training"]["regenerate"] for cfg in (full, rehearsal)]
+    assert [r.pop("max_tokens") for r in regenerates] == [384, 4096]
+    assert [r.pop("concurrency") for r in regenerates] == [128, 64]
     assert [cfg["bench"].pop("repeats") for cfg in (full, rehearsal)] == [1, 3]
-    # and a 64 GB disk: checkpoints every half epoch, two kept; online training for a few
-    # hundred steps: 2,048 instructions
+    # and a 64 GB disk: checkpoints every half epoch, two kept; online training for
+    # ~100 steps of 4,096 tokens: 1,024 instructions
     trains = [cfg["drafter_training"]["train"] for cfg in (full, rehearsal)]
     assert [t.pop("checkpoint_freq") for t in trains] == [0.5, 0.05]
     assert [t.pop("keep_checkpoints", None) for t in trains] == [2, None]
     assert [cfg["drafter_training"]["instructions"].pop("count") for cfg in (full, rehearsal)
-            ] == [2048, 256]
+            ] == [1024, 256]
     assert full == rehearsal
 
 
