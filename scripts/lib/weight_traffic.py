@@ -1,0 +1,117 @@
+"""Bytes a decoding step reads from GPU memory for a Gemma-4-style mixture-of-experts text body,
+and the throughput that memory bandwidth alone allows: the scaling behind "what to expect on a
+GB10" (docs/gpu.md), from a body measured at fewer layers on another GPU.
+
+Decoding is memory-bound: each step reads the weights it uses once for the whole batch, plus
+each sequence's KV cache. A step of B sequences reads the attention and dense MLP weights of
+every layer, the router, the output head (tied to the token embedding), and the experts that at
+least one of the B tokens was routed to: under uniform routing E x (1 - (1 - k/E)^B) of E
+experts with top-k (random weights route near uniformly; a trained router does not, so this is
+an upper estimate of the experts read at small B). The bound is B tokens per (bytes / bandwidth);
+a real step also computes and launches kernels, so measured rates are a fraction of it.
+
+Our own model (no library estimates the traffic of a served MoE step from a config); the parts
+and their shapes are those of the body scripts/lib/tiny_gemma4.py writes from a profile entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+FP8, BF16 = 1, 2  # bytes per element: the FP8-Dynamic body's Linear weights, everything else
+
+
+@dataclass(frozen=True)
+class MoeTextBody:
+    hidden: int
+    vocab: int
+    experts: int
+    top_k: int
+    expert_width: int  # moe_intermediate_size
+    dense_width: int  # the dense MLP beside the experts (intermediate_size)
+    heads: int
+    kv_heads: int
+    head_dim: int
+    global_kv_heads: int  # full-attention layers
+    global_head_dim: int
+    k_eq_v: bool  # full-attention layers keep one tensor for K and V
+    sliding_window: int
+    layer_types: tuple[str, ...]  # "sliding_attention" / "full_attention" per layer
+
+    @classmethod
+    def from_profile_body(cls, body: dict) -> MoeTextBody:
+        """A `bodies:` entry of a tiny-gemma4 profile (config/gb10-fullwidth.yaml)."""
+        text = body["text_config"]
+        return cls(
+            hidden=body["hidden_size"], vocab=text["vocab_size"], experts=body["experts"],
+            top_k=text["top_k_experts"], expert_width=text["moe_intermediate_size"],
+            dense_width=text["intermediate_size"], heads=body["heads"],
+            kv_heads=body["kv_heads"], head_dim=body["head_dim"],
+            global_kv_heads=text["num_global_key_value_heads"],
+            global_head_dim=text["global_head_dim"], k_eq_v=bool(text["attention_k_eq_v"]),
+            sliding_window=text["sliding_window"], layer_types=tuple(text["layer_types"]))
+
+    def with_layers(self, layers: int, cycle: int) -> MoeTextBody:
+        """The same widths at `layers` layers: (cycle - 1) sliding layers then a full one,
+        repeated (Gemma 4 26B-A4B: 30 layers, cycle 6)."""
+        pattern = ["sliding_attention"] * (cycle - 1) + ["full_attention"]
+        return replace(self, layer_types=tuple(pattern[i % cycle] for i in range(layers)))
+
+    def attention_params(self, layer_type: str) -> int:
+        if layer_type == "full_attention":
+            q_width, kv_width = self.heads * self.global_head_dim, self.global_kv_heads * \
+                self.global_head_dim
+            kv_tensors = 1 if self.k_eq_v else 2
+        else:
+            q_width, kv_width, kv_tensors = self.heads * self.head_dim, \
+                self.kv_heads * self.head_dim, 2
+        return 2 * self.hidden * q_width + kv_tensors * self.hidden * kv_width  # q, o; k (, v)
+
+    def expert_params(self) -> int:
+        return 3 * self.hidden * self.expert_width  # gate, up, down
+
+    def params(self) -> dict[str, int]:
+        """Parameters by part (norms and scalars left out: < 0.01 % here)."""
+        layers = len(self.layer_types)
+        return {
+            "attention": sum(self.attention_params(t) for t in self.layer_types),
+            "dense_mlp": layers * 3 * self.hidden * self.dense_width,
+            "experts": layers * self.experts * self.expert_params(),
+            "router": layers * self.hidden * self.experts,
+            "embedding": self.vocab * self.hidden,  # the output head too (tied)
+        }
+
+    def fp8_body_bytes(self) -> int:
+        """On disk as FP8-Dynamic with Part 28's ignore list: Linear layers FP8, the router and
+        the embedding bf16 (per-channel scales left out)."""
+        p = self.params()
+        return FP8 * (p["attention"] + p["dense_mlp"] + p["experts"]) + BF16 * (
+            p["router"] + p["embedding"])
+
+    def experts_read(self, batch: int) -> float:
+        """Expected distinct experts per layer that a step of `batch` tokens reads (uniform
+        routing)."""
+        return self.experts * (1 - (1 - self.top_k / self.experts) ** batch)
+
+    def kv_bytes_per_token(self, context: int) -> int:
+        """fp8 KV cache that one sequence's step reads at `context` tokens."""
+        total = 0
+        for t in self.layer_types:
+            if t == "full_attention":
+                total += (1 if self.k_eq_v else 2) * self.global_kv_heads * \
+                    self.global_head_dim * context
+            else:
+                total += 2 * self.kv_heads * self.head_dim * min(context, self.sliding_window)
+        return total * FP8
+
+    def step_bytes(self, batch: int, context: int) -> float:
+        """Bytes one decoding step of `batch` sequences at `context` tokens each reads, FP8 body."""
+        p = self.params()
+        layers = len(self.layer_types)
+        weights = FP8 * (p["attention"] + p["dense_mlp"]) + BF16 * (p["router"] + p["embedding"])
+        experts = FP8 * layers * self.experts_read(batch) * self.expert_params()
+        return weights + experts + batch * self.kv_bytes_per_token(context)
+
+    def bound_tok_s(self, batch: int, context: int, bandwidth: float) -> float:
+        """Tokens per second that `bandwidth` (bytes/s) allows at most."""
+        return batch * bandwidth / self.step_bytes(batch, context)
