@@ -57,15 +57,18 @@ class MoeTextBody:
         pattern = ["sliding_attention"] * (cycle - 1) + ["full_attention"]
         return replace(self, layer_types=tuple(pattern[i % cycle] for i in range(layers)))
 
-    def attention_params(self, layer_type: str) -> int:
+    def kv_shape(self, layer_type: str) -> tuple[int, int]:
+        """(K/V tensors, their width) of a layer: full-attention layers have their own heads and
+        may keep one tensor for K and V."""
         if layer_type == "full_attention":
-            q_width, kv_width = self.heads * self.global_head_dim, self.global_kv_heads * \
-                self.global_head_dim
-            kv_tensors = 1 if self.k_eq_v else 2
-        else:
-            q_width, kv_width, kv_tensors = self.heads * self.head_dim, \
-                self.kv_heads * self.head_dim, 2
-        return 2 * self.hidden * q_width + kv_tensors * self.hidden * kv_width  # q, o; k (, v)
+            return 1 if self.k_eq_v else 2, self.global_kv_heads * self.global_head_dim
+        return 2, self.kv_heads * self.head_dim
+
+    def attention_params(self, layer_type: str) -> int:
+        head_dim = self.global_head_dim if layer_type == "full_attention" else self.head_dim
+        kv_tensors, kv_width = self.kv_shape(layer_type)
+        # q and o, then k (and v)
+        return 2 * self.hidden * self.heads * head_dim + kv_tensors * self.hidden * kv_width
 
     def expert_params(self) -> int:
         return 3 * self.hidden * self.expert_width  # gate, up, down
@@ -81,12 +84,16 @@ class MoeTextBody:
             "embedding": self.vocab * self.hidden,  # the output head too (tied)
         }
 
-    def fp8_body_bytes(self) -> int:
-        """On disk as FP8-Dynamic with Part 28's ignore list: Linear layers FP8, the router and
-        the embedding bf16 (per-channel scales left out)."""
+    def always_read_bytes(self) -> int:
+        """Weights every decoding step reads whatever the batch, as FP8-Dynamic with Part 28's
+        ignore list: attention and dense MLP FP8, the router and the embedding bf16."""
         p = self.params()
-        return FP8 * (p["attention"] + p["dense_mlp"] + p["experts"]) + BF16 * (
-            p["router"] + p["embedding"])
+        return FP8 * (p["attention"] + p["dense_mlp"]) + BF16 * (p["router"] + p["embedding"])
+
+    def fp8_body_bytes(self) -> int:
+        """On disk as FP8-Dynamic: the experts FP8 beside the rest (per-channel scales left
+        out)."""
+        return self.always_read_bytes() + FP8 * self.params()["experts"]
 
     def experts_read(self, batch: int) -> float:
         """Expected distinct experts per layer that a step of `batch` tokens reads (uniform
@@ -94,23 +101,19 @@ class MoeTextBody:
         return self.experts * (1 - (1 - self.top_k / self.experts) ** batch)
 
     def kv_bytes_per_token(self, context: int) -> int:
-        """fp8 KV cache that one sequence's step reads at `context` tokens."""
+        """fp8 KV cache that one sequence's step reads at `context` tokens; sliding layers read
+        their window at most."""
         total = 0
         for t in self.layer_types:
-            if t == "full_attention":
-                total += (1 if self.k_eq_v else 2) * self.global_kv_heads * \
-                    self.global_head_dim * context
-            else:
-                total += 2 * self.kv_heads * self.head_dim * min(context, self.sliding_window)
+            tensors, width = self.kv_shape(t)
+            tokens = context if t == "full_attention" else min(context, self.sliding_window)
+            total += tensors * width * tokens
         return total * FP8
 
     def step_bytes(self, batch: int, context: int) -> float:
         """Bytes one decoding step of `batch` sequences at `context` tokens each reads, FP8 body."""
-        p = self.params()
-        layers = len(self.layer_types)
-        weights = FP8 * (p["attention"] + p["dense_mlp"]) + BF16 * (p["router"] + p["embedding"])
-        experts = FP8 * layers * self.experts_read(batch) * self.expert_params()
-        return weights + experts + batch * self.kv_bytes_per_token(context)
+        experts = FP8 * len(self.layer_types) * self.experts_read(batch) * self.expert_params()
+        return self.always_read_bytes() + experts + batch * self.kv_bytes_per_token(context)
 
     def bound_tok_s(self, batch: int, context: int, bandwidth: float) -> float:
         """Tokens per second that `bandwidth` (bytes/s) allows at most."""

@@ -13,8 +13,8 @@ tokens per second at `--batch` concurrent requests (`--context`: their mean leng
 while decoding; --target-batch and --target-context: the GB10 profile's regeneration, its
 concurrency and the mean context of replies of up to 4,096 tokens; --bench-context: a bench
 prompt's mean context at batch 1). Bandwidths: an H100 SXM's HBM3 (3.35 TB/s) and a GB10's
-LPDDR5x (273 GB/s), both the vendors' figures. --published-tok-s: Part 28's no-speculation rate on a GB10 at batch 1
-(config/claims.yaml), against which the batch-1 bound is checked.
+LPDDR5x (273 GB/s), both the vendors' figures. --published-tok-s: Part 28's no-speculation
+rate on a GB10 at batch 1 (config/claims.yaml), against which the batch-1 bound is checked.
 """
 
 from __future__ import annotations
@@ -40,33 +40,32 @@ def measured_tok_s(log: Path) -> float:
     return float(rates[-1])
 
 
+def row(label: str, body: MoeTextBody, batch: int, context: int, bandwidth: float,
+        seen: str) -> str:
+    gb = body.step_bytes(batch, context) / 1e9
+    bound = body.bound_tok_s(batch, context, bandwidth)
+    return (f"| {label} | {len(body.layer_types)} | {batch} | {gb:.2f} | "
+            f"{bandwidth / 1e9:,.0f} | {bound:,.0f} | {seen} |")
+
+
 def table(measured: MoeTextBody, real: MoeTextBody, args: argparse.Namespace,
           tok_s: float) -> list[str]:
-    batch, context, bandwidth, target = args.batch, args.context, args.bandwidth, \
-        args.target_bandwidth
-    target_batch, target_context, published = args.target_batch, args.target_context, \
-        args.published_tok_s
-    def row(label: str, body: MoeTextBody, b: int, ctx: int, bw: float, seen: str) -> str:
-        gb = body.step_bytes(b, ctx) / 1e9
-        bound = body.bound_tok_s(b, ctx, bw)
-        return (f"| {label} | {len(body.layer_types)} | {b} | {gb:.2f} | {bw / 1e9:,.0f} | "
-                f"{bound:,.0f} | {seen} |")
-
-    efficiency = tok_s / measured.bound_tok_s(batch, context, bandwidth)
-    real_batch1 = real.bound_tok_s(1, args.bench_context, target)
-    at_fraction = efficiency * real.bound_tok_s(target_batch, target_context, target)
-    lines = [
+    efficiency = tok_s / measured.bound_tok_s(args.batch, args.context, args.bandwidth)
+    at_fraction = efficiency * real.bound_tok_s(args.target_batch, args.target_context,
+                                                args.target_bandwidth)
+    published = args.published_tok_s
+    batch1 = real.bound_tok_s(1, args.bench_context, args.target_bandwidth)
+    return [
         "| step | layers | batch | GB read per step | GB/s | bound tok/s | measured |",
         "|---|---|---|---|---|---|---|",
-        row("regeneration, measuring GPU", measured, batch, context, bandwidth,
+        row("regeneration, measuring GPU", measured, args.batch, args.context, args.bandwidth,
             f"{tok_s:,.0f} tok/s ({efficiency:.0%} of the bound)"),
-        row("regeneration, GB10", real, target_batch, target_context, target,
-            f"not measured; at the same fraction: {at_fraction:,.0f} tok/s"),
-        row("bench, batch 1, GB10", real, 1, args.bench_context, target,
-            f"published: {published:g} tok/s ({published / real_batch1:.0%} of the bound)"
+        row("regeneration, GB10", real, args.target_batch, args.target_context,
+            args.target_bandwidth, f"not measured; at the same fraction: {at_fraction:,.0f} tok/s"),
+        row("bench, batch 1, GB10", real, 1, args.bench_context, args.target_bandwidth,
+            f"published: {published:g} tok/s ({published / batch1:.0%} of the bound)"
             if published else "not published"),
     ]
-    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
