@@ -5,14 +5,15 @@ measured and what the seeds published; a Markdown table on stdout.
 
     python scripts/tools/gb10_expectations.py --profile config/gb10-fullwidth.yaml \
         --regenerate-log LOG --batch 128 --context 262 \
-        [--target-batch 64 --target-context 2048] [--bench-context 256] [--layers 30 --cycle 6] \
+        [--target-profile config/gb10.yaml] [--bench-context 256] [--layers 30 --cycle 6] \
         [--bandwidth 3.35e12 --target-bandwidth 273e9] [--published-tok-s 39.3]
 
 LOG: a regenerate_responses job log, whose speculators pipeline line states the generated
 tokens per second at `--batch` concurrent requests (`--context`: their mean length in tokens
-while decoding; --target-batch and --target-context: the GB10 profile's regeneration, its
-concurrency and the mean context of replies of up to 4,096 tokens; --bench-context: a bench
-prompt's mean context at batch 1). Bandwidths: an H100 SXM's HBM3 (3.35 TB/s) and a GB10's
+while decoding; --target-profile: the GB10 profile, whose regeneration concurrency and half its
+reply length, the mean context while decoding, are the GB10's batch and context unless
+--target-batch and --target-context say otherwise; --bench-context: a bench prompt's mean
+context at batch 1). Bandwidths: an H100 SXM's HBM3 (3.35 TB/s) and a GB10's
 LPDDR5x (273 GB/s), both the vendors' figures. --published-tok-s: Part 28's no-speculation
 rate on a GB10 at batch 1 (config/claims.yaml), against which the batch-1 bound is checked.
 """
@@ -26,7 +27,8 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
 from lib.weight_traffic import MoeTextBody  # noqa: E402
 
 PIPELINE_RATE = re.compile(r"^Throughput: [\d.]+ req/s, ([\d.]+) tok/s", re.MULTILINE)
@@ -75,9 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--regenerate-log", type=Path, required=True)
     p.add_argument("--batch", type=int, required=True, help="concurrent requests of the log")
     p.add_argument("--context", type=int, required=True, help="mean tokens per sequence")
-    p.add_argument("--target-batch", type=int, default=64,
-                   help="the GB10 profile's regeneration concurrency")
-    p.add_argument("--target-context", type=int, default=2048)
+    p.add_argument("--target-profile", type=Path, default=ROOT / "config" / "gb10.yaml")
+    p.add_argument("--target-batch", type=int,
+                   help="default: the target profile's regeneration concurrency")
+    p.add_argument("--target-context", type=int,
+                   help="default: half the target profile's regeneration max_tokens")
     p.add_argument("--bench-context", type=int, default=256)
     p.add_argument("--layers", type=int, default=30)
     p.add_argument("--cycle", type=int, default=6)
@@ -85,6 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--target-bandwidth", type=float, default=273e9)
     p.add_argument("--published-tok-s", type=float)
     args = p.parse_args(argv)
+    regenerate = yaml.safe_load(args.target_profile.read_text())["drafter_training"]["regenerate"]
+    if args.target_batch is None:
+        args.target_batch = regenerate["concurrency"]
+    if args.target_context is None:
+        args.target_context = regenerate["max_tokens"] // 2
     profile = yaml.safe_load(args.profile.read_text())
     if args.body not in profile.get("bodies", {}):
         raise SystemExit(f"{args.profile}: no body {args.body!r} under bodies:")

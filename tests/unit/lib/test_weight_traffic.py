@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lib.claims_ledger import load_claims
 from lib.weight_traffic import MoeTextBody
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -60,8 +61,7 @@ def test_a_sliding_layer_reads_at_most_its_window():
 def test_the_batch_one_bound_on_a_gb10_is_above_what_the_seeds_measured_there():
     """Part 28's no-speculation rate on a GB10 (config/claims.yaml) at batch 1: the bandwidth
     bound of the 30-layer body must lie above it, and not absurdly far (within 3x)."""
-    claims = yaml.safe_load((ROOT / "config" / "claims.yaml").read_text())
-    published = next(c["value"] for c in claims["claims"]
-                     if c["id"] == "p28-abliterated-fp8-baseline")
+    claims = load_claims(ROOT / "config" / "claims.yaml", ROOT / "config" / "claims.schema.yaml")
+    published = next(c["value"] for c in claims if c["id"] == "p28-abliterated-fp8-baseline")
     bound = fullwidth_body().with_layers(30, 6).bound_tok_s(1, 256, 273e9)
     assert published < bound < 3 * published

@@ -40,3 +40,18 @@ def test_the_table_puts_the_measured_rate_beside_its_bound(tmp_path, capsys):
     assert "| 7 | 128 |" in measured and "16,434 tok/s" in measured
     assert "| 30 | 64 |" in gb10 and "| 273 |" in gb10
     assert "published: 39.3 tok/s" in bench
+
+
+def test_the_gb10_batch_and_context_come_from_the_target_profile(tmp_path, capsys):
+    log = tmp_path / "regenerate.log"
+    log.write_text(PIPELINE)
+    target = tmp_path / "target.yaml"
+    target.write_text("drafter_training:\n  regenerate: {concurrency: 16, max_tokens: 512}\n")
+    args = ["--profile", str(ROOT / "config" / "gb10-fullwidth.yaml"), "--regenerate-log",
+            str(log), "--batch", "128", "--context", "262", "--target-profile", str(target)]
+    gb10_expectations.main(args)
+    small = [r for r in capsys.readouterr().out.splitlines() if "regeneration, GB10" in r][0]
+    assert "| 30 | 16 |" in small
+    gb10_expectations.main(args + ["--target-batch", "32", "--target-context", "256"])
+    told = [r for r in capsys.readouterr().out.splitlines() if "regeneration, GB10" in r][0]
+    assert "| 30 | 32 |" in told and told != small
