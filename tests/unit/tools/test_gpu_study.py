@@ -1,11 +1,14 @@
 """scripts/tools/gpu_study.sh's collect and restore, on a fake tree (no GPU): what a GPU machine brings back
 must follow the profile named in the first config file, leave the models and hidden states
-behind, survive a folder that does not exist, and unpack on the next machine."""
+behind, survive a folder that does not exist, and unpack on the next machine, whose bench or
+training part then runs without the rules whose outputs came."""
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
+import time
 
 from helpers.workflow import ROOT
 
@@ -29,7 +32,7 @@ def fake_envs(tree):
         return tree / "envs"
     python.parent.mkdir(parents=True, exist_ok=True)
     python.write_text('#!/bin/sh\ncase "$*" in *--list-rules*) printf "all\\nbench_cell\\n'
-                      'train_drafter\\n";; esac\n')
+                      'train_drafter\\nregenerate_responses\\nprepare_data\\n";; esac\n')
     python.chmod(0o755)
     vllm = tree / "envs" / "vllm" / "bin" / "python"
     vllm.parent.mkdir(parents=True)
@@ -109,6 +112,43 @@ def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_pa
     assert "sha256sum" not in command and "--rerun-triggers" not in command
 
 
+def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_path):
+    machine, out, carry, nxt = (tmp_path / n for n in ("machine", "out", "carry", "next"))
+    fake_tree(machine)
+    out.mkdir()
+    done = study(machine, "collect", "responses", OUT=str(out))
+    assert done.returncode == 0, done.stderr
+    assert "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl" in names(
+        out / "results.tgz.part0")
+    assert not (out / "drafters.tgz.part0").exists()  # not asked for
+    (nxt / "config").mkdir(parents=True)
+    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
+    carry.mkdir()
+    for part in out.iterdir():
+        (carry / part.name).write_bytes(part.read_bytes())
+    assert study(nxt, "restore", STUDY_CARRY=str(carry)).returncode == 0
+    assert (nxt / "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl").is_file()
+    done = study(nxt, "train", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    command = (nxt / "state" / "commands.txt").read_text()
+    first, check, second = command.split(" && ", 2)
+    assert " drafters --until quantize_body --allowed-rules " in first
+    assert check.startswith("sha256sum --quiet -c ") and "not theirs" in command
+    allowed = second.split("--allowed-rules ")[1].split(" --rerun-triggers")[0].split()
+    assert "train_drafter" in allowed and "prepare_data" in allowed
+    assert "regenerate_responses" not in allowed  # the carried responses are used as they are
+    assert second.rstrip().endswith("--rerun-triggers code params software-env input")
+
+
+def test_a_training_part_without_the_bodies_digests_is_refused(tmp_path):
+    fake_tree(tmp_path)
+    done = study(tmp_path, "train", "results/gb10-rehearsal/drafters/finetuned",
+                 STUDY_CARRY=str(tmp_path / "carry"))
+    assert done.returncode == 2
+    assert "no carried body digests" in done.stderr
+    assert not (tmp_path / "state" / "commands.txt").exists()
+
+
 def test_a_config_without_a_profile_is_refused(tmp_path):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "p.yaml").write_text("bench: {}\n")
@@ -156,3 +196,26 @@ def test_report_builds_into_out_with_the_study_configs(tmp_path):
     assert failed.returncode == 1 and "broken DAG" in failed.stderr
     unset = study(machine, "report", OUT="")
     assert unset.returncode == 2 and "$OUT is not set" in unset.stderr
+
+
+def test_start_runs_snakemake_detached_and_samples_the_disk_while_it_runs(tmp_path):
+    """`start` logs the command, runs the driver's Snakemake in the background and samples the
+    used disk (and the GPU's memory, where nvidia-smi answers) every 2 s until Snakemake ends;
+    the samplers end with it (no process left behind)."""
+    fake_tree(tmp_path)
+    python = fake_envs(tmp_path) / "driver" / "bin" / "python"
+    python.write_text('#!/bin/sh\necho "$@" > "$STUDY_STATE/args"\nsleep 3\necho "1 of 1 steps"\n')
+    done = study(tmp_path, "start", "drafters", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    state = tmp_path / "state"
+    assert "started snakemake (pid" in done.stdout
+    waited = study(tmp_path, "wait", "20")
+    assert "snakemake ended" in waited.stdout
+    assert (state / "args").read_text().split()[-2:] == ["drafters", "--dry-run"]
+    assert "drafters --dry-run" in (state / "commands.txt").read_text()
+    samples = (state / "disk_used.csv").read_text().splitlines()
+    assert samples and all(re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d, \d+", s)
+                           for s in samples), samples
+    time.sleep(3)  # one sampler round after the end
+    left = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True)
+    assert left.stdout == "", f"samplers still running: {left.stdout}"
