@@ -26,8 +26,8 @@
 # Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
 # and their validation rows), then `start all` on the same machine or, on the next one, `restore`
 # and `bench`. Where one machine's time does not reach the drafters, three: `start` the
-# responses and `collect responses`; `restore` and `train`; `bench`. Started together, the no-speculation cells took the GPU before the data jobs
-# (reports/runs/gpu-study/README.md).
+# responses and `collect responses`; `restore` and `train`; `bench`. Started together, the
+# no-speculation cells took the GPU before the data jobs (reports/runs/gpu-study/README.md).
 #
 # The launchers are the `interpreters` that config/machines/prebuilt-envs.yaml names; make_env checks each against
 # its envs/NAME.txt before any rule uses it.
