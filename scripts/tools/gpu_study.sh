@@ -90,9 +90,25 @@ start_samplers() { # pid: GPU memory and used disk every 2 s while that process 
 in_background() { # what, command line: logged, then run detached (it outlives the shell)
   echo "$(date -u +%FT%TZ) $2" >> "$STATE/commands.txt"
   setsid nohup bash -c "$2" >> "$STATE/snakemake.log" 2>&1 < /dev/null &
-  echo $! > "$STATE/pid"
-  start_samplers "$(cat "$STATE/pid")"
-  echo "started $1 (pid $(cat "$STATE/pid"))"
+  local pid=$!
+  echo "$pid" > "$STATE/pid"
+  start_samplers "$pid"
+  echo "started $1 (pid $pid)"
+}
+
+rebuild_bodies_then() { # what, targets, rules not allowed[, digests, what to do if they differ]
+  # A part on a machine where an earlier one made some of the outputs (carried, `restore`):
+  # the bodies first (they never travel), then the targets with the rules whose outputs came
+  # disallowed. With the earlier machine's body digests, the rebuilt bodies must match them,
+  # and the carried outputs are kept although older than the bodies (no mtime rerun trigger).
+  local allowed check=true rest=""
+  allowed=$(allowed_without "$3")
+  if [ -n "${4:-}" ]; then
+    check="sha256sum --quiet -c $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }"
+    rest=" --rerun-triggers code params software-env input"
+  fi
+  in_background "$1" "${SNAKEMAKE[*]} $2 --until quantize_body --allowed-rules $allowed && \
+$check && ${SNAKEMAKE[*]} $2 --allowed-rules $allowed$rest"
 }
 
 launcher() { # family: a python that sees only its family's site folder beside the machine's
@@ -165,39 +181,29 @@ restore)
   if [ -d "results/$PROFILE/drafters" ]; then ls "results/$PROFILE/drafters"; fi ;;
 bench)
   offline_env
-  allowed=$(allowed_without "$DATA_RULES")
   # 1. the bodies; 2. the rest. The carried drafters are then inputs, not outputs, so the
   # rebuilt bodies do not retrain them. The carried bench cells are older than the rebuilt
   # bodies: when the bodies match the earlier machine's digests (`collect` lists them, `restore`
   # keeps them), they are kept (no mtime rerun trigger) and only the missing cells are measured;
   # when no digests came, every cell is measured again; when they differ, nothing is.
   digests=$(carried_digests)
-  cmd1="${SNAKEMAKE[*]} all --until quantize_body --allowed-rules $allowed"
-  cmd2="${SNAKEMAKE[*]} all --allowed-rules $allowed"
-  check=true
   if [ -n "$digests" ]; then
-    check="sha256sum --quiet -c $digests || { echo 'the rebuilt bodies differ from $digests:"
-    check+=" measure every cell again with scripts/tools/gpu_study.sh start all' >&2; exit 3; }"
-    cmd2+=" --rerun-triggers code params software-env input"
-  fi
-  in_background "the bench part" "$cmd1 && $check && $cmd2" ;;
+    rebuild_bodies_then "the bench part" all "$DATA_RULES" "$digests" \
+      "measure every cell again with scripts/tools/gpu_study.sh start all"
+  else
+    rebuild_bodies_then "the bench part" all "$DATA_RULES"
+  fi ;;
 train)
   shift
   offline_env
-  targets=("${@:-drafters}")
-  allowed=$(allowed_without "$GENERATION_RULES")
   # The carried responses are the earlier machine's bodies' text: train on them only when the
   # rebuilt bodies are those bodies (their digests, which `collect` lists and `restore` keeps),
   # and keep them although the rebuilt bodies are newer (no mtime rerun trigger).
   digests=$(carried_digests)
   [ -n "$digests" ] || { echo "train: no carried body digests in $STATE/carried (collect and" \
     "restore the responses' machine's results first)" >&2; exit 2; }
-  check="sha256sum --quiet -c $digests || { echo 'the rebuilt bodies differ from $digests:"
-  check+=" the carried responses are not theirs' >&2; exit 3; }"
-  cmd1="${SNAKEMAKE[*]} ${targets[*]} --until quantize_body --allowed-rules $allowed"
-  cmd2="${SNAKEMAKE[*]} ${targets[*]} --allowed-rules $allowed"
-  cmd2+=" --rerun-triggers code params software-env input"
-  in_background "the training part" "$cmd1 && $check && $cmd2" ;;
+  rebuild_bodies_then "the training part" "${*:-drafters}" "$GENERATION_RULES" "$digests" \
+    "the carried responses are not theirs" ;;
 report)
   # Snakemake's own report of what `all` made here, built on this machine (its driver has the
   # report's packages), brought back as one file.
