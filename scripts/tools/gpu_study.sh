@@ -36,6 +36,7 @@ ENVS=${STUDY_ENVS:-/opt/spec-envs}  # the families' site folders and launchers
 CARRY=${STUDY_CARRY:-/tmp/carry}  # where the carried parts are received
 STATE=${STUDY_STATE:-/tmp/study}  # this machine's commands, Snakemake log and samples
 COMPACT=${STUDY_COMPACT:-/tmp/compact-drafters}  # `collect drafters`' copies, outside $STATE
+PART_BYTES=${STUDY_PART_BYTES:-15000000}  # `collect`'s parts: small enough for any carrier
 PYTHON=$(command -v python3)
 # The profile (and machine settings merged over it) and how many servers may share the GPU:
 # the GPU study (config/gpu.yaml with the machine's interpreters, config/machines/prebuilt-envs.yaml) by default; the
@@ -215,7 +216,8 @@ report)
   ls -la "$OUT/report.html" ;;
 collect)
   # Everything except the models, hidden states and training data (GBs, rebuilt by the rules),
-  # in parts of at most 15 MB (small enough for any medium that carries them off the machine).
+  # in parts of at most 15 MB (small enough for any medium that carries them off the machine;
+  # STUDY_PART_BYTES sets another size).
   shift
   R=results/$PROFILE
   mkdir -p "$STATE/samples"
@@ -237,7 +239,7 @@ collect)
   tar -czf - --exclude="$R/models" --exclude="$R/drafter_data/*/hidden_states*" \
     --exclude="$R/drafter_data/*/dataset" "${leave[@]}" --exclude="$R/drafters" \
     --exclude="$R/training/*.work" "${paths[@]}" \
-    | split -b 15000000 -d -a 1 - "$OUT/results.tgz.part"
+    | split -b "$PART_BYTES" -d -a 2 - "$OUT/results.tgz.part"
   # the drafters, for a later bench part on another machine, if asked: EAGLE-3 ones without
   # the verifier's token embedding they carry (vLLM serves them with the verifier's;
   # scripts/tools/compact_drafter.py), so that a 1.5 B body's drafter is ~0.15 GB, not 0.6.
@@ -248,7 +250,10 @@ collect)
       "$ENVS/vllm/bin/python" "$(dirname "$0")/compact_drafter.py" "$d" \
         "$COMPACT/$R/drafters/$(basename "$d")"
     done
-    tar -czf - -C "$COMPACT" "$R/drafters" | split -b 15000000 -d -a 1 - "$OUT/drafters.tgz.part"
+    # two-digit parts: gb10-fullwidth's stand-in drafters (262,144-row vocabularies) made more
+    # than ten, which one digit could not name
+    tar -czf - -C "$COMPACT" "$R/drafters" \
+      | split -b "$PART_BYTES" -d -a 2 - "$OUT/drafters.tgz.part"
   fi
   ls -la "$OUT" ;;
 *)

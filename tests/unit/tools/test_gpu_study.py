@@ -68,7 +68,7 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     out.mkdir()
     done = study(machine, "collect", "drafters", OUT=str(out))
     assert done.returncode == 0, done.stderr
-    results = names(out / "results.tgz.part0")
+    results = names(out / "results.tgz.part00")
     assert "results/gb10-rehearsal/training/finetuned.csv" in results
     assert "logs/gb10-rehearsal/train_drafter/finetuned.log" in results
     assert not any("/models/" in n or "hidden_states" in n or "/drafters/" in n
@@ -77,7 +77,7 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     # the first rows of the responses come as a sample, beside the machine's state
     assert any(n.endswith("samples/results_gb10-rehearsal_drafter_data_abliterated_responses.jsonl")
                for n in results)
-    assert names(out / "drafters.tgz.part0") == {
+    assert names(out / "drafters.tgz.part00") == {
         "results/gb10-rehearsal/drafters/finetuned/config.json"}
 
     # the next machine: the parts carried into /tmp/carry, unpacked in a fresh checkout
@@ -119,8 +119,8 @@ def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_
     done = study(machine, "collect", "responses", OUT=str(out))
     assert done.returncode == 0, done.stderr
     assert "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl" in names(
-        out / "results.tgz.part0")
-    assert not (out / "drafters.tgz.part0").exists()  # not asked for
+        out / "results.tgz.part00")
+    assert not (out / "drafters.tgz.part00").exists()  # not asked for
     (nxt / "config").mkdir(parents=True)
     (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
     carry.mkdir()
@@ -219,3 +219,26 @@ def test_start_runs_snakemake_detached_and_samples_the_disk_while_it_runs(tmp_pa
     time.sleep(3)  # one sampler round after the end
     left = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True)
     assert left.stdout == "", f"samplers still running: {left.stdout}"
+
+
+def test_more_than_ten_parts_are_named_in_order_and_restore_joins_them(tmp_path):
+    """gb10-fullwidth's drafters made more than ten 15 MB parts, which one-digit names could
+    not hold (`split: output file suffixes exhausted`); here parts of 32 bytes, and the next
+    machine joins them in name order."""
+    machine, out, carry, nxt = (tmp_path / n for n in ("machine", "out", "carry", "next"))
+    fake_tree(machine)
+    out.mkdir()
+    done = study(machine, "collect", "drafters", OUT=str(out), STUDY_PART_BYTES="32")
+    assert done.returncode == 0, done.stderr
+    parts = sorted(p.name for p in out.glob("results.tgz.part*"))
+    assert len(parts) > 10 and parts[:2] == ["results.tgz.part00", "results.tgz.part01"]
+    assert (out / "drafters.tgz.part00").is_file()
+    (nxt / "config").mkdir(parents=True)
+    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
+    carry.mkdir()
+    for part in out.iterdir():
+        (carry / part.name).write_bytes(part.read_bytes())
+    done = study(nxt, "restore", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    assert (nxt / "results/gb10-rehearsal/training/finetuned.csv").read_text() == "phase\ntrain\n"
+    assert (nxt / "results/gb10-rehearsal/drafters/finetuned/config.json").is_file()
