@@ -130,10 +130,11 @@ def numbered_checkpoints(ckpt: Path) -> list[Path]:
 
 def prune_checkpoints(ckpt: Path, keep: int | None) -> list[Path]:
     """Delete all but the newest `keep` checkpoint folders and the links into deleted ones; the
-    best checkpoint's target is kept. speculators keeps every step checkpoint (0.9.0 has no
-    limit), which at checkpoint_freq 0.05 is 20 optimizer states per epoch. `keep` >= 2 (the
-    schema's minimum), so a checkpoint still being written never leaves the folder without a
-    complete one."""
+    best checkpoint's target is kept. speculators 0.9.0 keeps every epoch's folder (no limit);
+    a mid-epoch checkpoint rewrites its epoch's folder (train/trainer.py,
+    maybe_save_checkpoint), so a run of one epoch has one folder whatever checkpoint_freq is.
+    `keep` >= 2 (the schema's minimum), so a checkpoint still being written never leaves the
+    folder without a complete one."""
     if keep is None:
         return []
     best = ckpt / "checkpoint_best"
@@ -238,11 +239,20 @@ def run_online_trainer(cmd: list[str], args: argparse.Namespace, log_path: Path,
 
 def estimated_steps(token_counts: list[int], total_seq_len: int, train_data_ratio: float,
                     epochs: int) -> int:
-    """About how many optimizer steps speculators will take: it packs the training split's
-    rows into batches of total_seq_len tokens (so slightly more steps, never fewer, where rows
-    do not pack tightly)."""
+    """About how many optimizer steps speculators will take. Its batch sampler (one GPU) packs
+    consecutive rows of a shuffled order into a batch while their tokens fit total_seq_len, and
+    starts the next batch at the first row that does not (a row longer than a batch is cut to
+    it): next-fit, counted here in the dataset's order. The order moves the count by a step or
+    two; filling each batch to the brim would undercount by a fifth with rows of ~1,000 tokens
+    in 4,096 (330 steps where the tokens fill ~258: reports/runs/gb10-fullwidth/README.md)."""
     train = token_counts[: int(len(token_counts) * train_data_ratio)]
-    return max(1, epochs * -(-sum(train) // total_seq_len))
+    batches, used = 0, 0
+    for n in train:
+        n = min(n, total_seq_len)
+        if used and used + n > total_seq_len:
+            batches, used = batches + 1, 0
+        used += n
+    return max(1, epochs * (batches + (1 if used else 0)))
 
 
 def dataset_token_counts(dataset: Path) -> list[int]:
@@ -441,7 +451,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--total-seq-len", type=int, required=True)
     p.add_argument("--train-data-ratio", type=float, default=0.9)
     p.add_argument("--keep-checkpoints", type=int, default=None,
-                   help="keep the newest K step checkpoints (>= 2); all by default")
+                   help="keep the newest K checkpoint folders, one an epoch (>= 2); all by default")
     p.add_argument("--checkpoint-freq", type=float, default=0.25)
     p.add_argument("--draft-vocab-size", type=int, default=None)
     p.add_argument("--target-layer-ids", type=int, nargs="*", default=None)

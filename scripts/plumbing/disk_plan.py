@@ -13,15 +13,15 @@ Snakemake knows no output's size before it is written, so this is our own estima
   `bodies.NAME.hidden_size` and the profile's layer ids); these are upper bounds (every row at
   the full length);
 - training: the starting drafter's float32 copy the trainer reads (START_COPY_FACTOR x its
-  size; train_drafter.py) and `keep_checkpoints` step checkpoints of CHECKPOINT_FACTOR x its
-  size each.
+  size; train_drafter.py) and checkpoints of CHECKPOINT_FACTOR x its size each: one folder per
+  epoch, at most `keep_checkpoints` of them, and a second copy of one while speculators
+  rewrites it (0.9.0 saves a mid-epoch checkpoint into its epoch's folder, over the last one).
 A file that already exists needs no more space: only missing ones count against the free disk.
 Hidden states that are not kept (`keep: false`) are counted in the peak, not in what stays.
 """
 
 from __future__ import annotations
 
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,7 @@ GB = 1e9
 FP8_FRACTION = 27 / 52
 REPLY_BYTES_PER_TOKEN = 8  # jsonl text with the conversation's markup: ~4 characters a token, x2
 ARROW_BYTES_PER_TOKEN = 24  # input_ids and loss_mask as int64, plus offsets
-# A step checkpoint over the bf16 drafter: speculators 0.9.0 saves the weights and the
+# A checkpoint over the bf16 drafter: speculators 0.9.0 saves the weights and the
 # optimizer state converted to bf16 (train/checkpointer.py, save_checkpoint's float_dtype), so
 # at most the weights plus two moments per weight (Adam's; Muon keeps one, frozen embeddings none)
 CHECKPOINT_FACTOR = (2 + 2 + 2) / 2
@@ -112,13 +112,20 @@ def needs(config: dict, results: str) -> list[Need]:
             rows.append(Need("drafter data", f"hidden states of {verifier}", gb,
                              f"{base}/hidden_states", transient=not hidden_states["keep"]))
     train = training["train"]
-    # the schema's default (3) where the config was not validated; null keeps every one
-    keep = train.get("keep_checkpoints", 3) or math.ceil(train["epochs"] / train["checkpoint_freq"])
+    # one folder an epoch (a mid-epoch checkpoint is written into its epoch's folder), at most
+    # keep_checkpoints of them (the schema's default, 3, where the config was not validated;
+    # null keeps every one): gb10-fullwidth's one epoch left one folder, and 3.1 GB more for
+    # a moment while the end of the epoch rewrote it (reports/runs/gb10-fullwidth/README.md)
+    folders = min(train.get("keep_checkpoints", 3) or train["epochs"], train["epochs"])
     for name, drafter in trained.items():
         start = drafter_gb(config, drafter.get("start_from"))
         work = f"{results}/training/{name}.work"
-        rows.append(Need("training", f"{keep} step checkpoints of {name}",
-                         scaled(start, keep * CHECKPOINT_FACTOR), f"{work}/checkpoints"))
+        rows.append(Need("training", f"{folders} epoch checkpoint(s) of {name}",
+                         scaled(start, folders * CHECKPOINT_FACTOR), f"{work}/checkpoints"))
+        # counted as if it stayed: it coincides with offline hidden states, which the peak
+        # counts as the one transient item
+        rows.append(Need("training", f"room to rewrite a checkpoint of {name}",
+                         scaled(start, CHECKPOINT_FACTOR), f"{work}/checkpoints"))
         if drafter.get("start_from"):
             rows.append(Need("training", f"float32 copy of {drafter['start_from']}",
                              scaled(start, START_COPY_FACTOR), f"{work}/start"))

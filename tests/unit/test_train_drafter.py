@@ -100,21 +100,21 @@ def test_the_cpu_training_patch_still_applies_to_a_fresh_speculators(tmp_path):
 
 
 
-def test_old_step_checkpoints_are_pruned_to_the_newest_k(tmp_path):
-    """speculators keeps every step checkpoint; the job keeps the newest K, the best one's
-    target, and no link into a deleted folder."""
+def test_old_checkpoints_are_pruned_to_the_newest_k(tmp_path):
+    """speculators keeps every epoch's checkpoint folder (a mid-epoch save rewrites its
+    epoch's); the job keeps the newest K, the best one's target, and no link into a deleted
+    folder."""
     ckpt = tmp_path / "checkpoints"
     for n in range(6):
         (ckpt / str(n)).mkdir(parents=True)
         (ckpt / str(n) / "model.safetensors").write_text("w")
-        (ckpt / f"epoch0_step{n * 10}").symlink_to(ckpt / str(n))
+        (ckpt / f"epoch{n}_end").symlink_to(ckpt / str(n))
     (ckpt / "checkpoint_best").symlink_to(ckpt / "1")
     removed = train_drafter.prune_checkpoints(ckpt, keep=3)
     assert sorted(p.name for p in removed) == ["0", "2"]
     assert sorted(p.name for p in train_drafter.numbered_checkpoints(ckpt)) == ["1", "3", "4", "5"]
     links = sorted(p.name for p in ckpt.iterdir() if p.is_symlink())
-    assert links == ["checkpoint_best", "epoch0_step10", "epoch0_step30", "epoch0_step40",
-                     "epoch0_step50"]
+    assert links == ["checkpoint_best", "epoch1_end", "epoch3_end", "epoch4_end", "epoch5_end"]
     assert train_drafter.last_checkpoint(ckpt).name == "5"
     assert train_drafter.prune_checkpoints(ckpt, keep=None) == []
 

@@ -83,3 +83,7 @@ def test_training_progress_line_counts_steps_and_estimates_the_rest():
         "training: step 51 (estimated ~47), 38,900 tokens/s (1.9 min so far)")
     # 90 of 100 rows of 100 tokens train, packed 1024 a batch: 9 batches an epoch
     assert train_drafter.estimated_steps([100] * 100, 1024, 0.9, 3) == 27
+    # rows of 1,054 tokens: three to a batch of 4,096, not 3.9 (speculators' packing is
+    # next-fit); a row longer than a batch is cut to it and fills one
+    assert train_drafter.estimated_steps([1054] * 100, 4096, 0.99, 1) == 33
+    assert train_drafter.estimated_steps([5000, 100, 100], 4096, 1.0, 1) == 2

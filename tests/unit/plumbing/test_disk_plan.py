@@ -32,13 +32,18 @@ def test_gb10s_plan_counts_bodies_fp8_data_and_checkpoints():
 
 
 def test_training_counts_bf16_checkpoints_and_the_float32_start_copy():
-    """speculators 0.9.0 writes step checkpoints in bf16, weights and optimizer moments
-    (train/checkpointer.py); train_drafter.py reads a float32 copy of the starting drafter."""
+    """speculators 0.9.0 writes checkpoints in bf16, weights and optimizer moments
+    (train/checkpointer.py), one folder an epoch that a mid-epoch checkpoint rewrites;
+    train_drafter.py reads a float32 copy of the starting drafter."""
     cfg = gb10()
     rows = {r.what: r for r in disk_plan.needs(cfg, "results/gb10")}
     start = cfg["drafters"]["redhat"]["size_gb"]
-    keep = cfg["drafter_training"]["train"].get("keep_checkpoints", 3)  # the schema's default
-    assert round(rows[f"{keep} step checkpoints of finetuned"].gb, 6) == round(keep * 3 * start, 6)
+    assert cfg["drafter_training"]["train"]["epochs"] == 1  # one folder, however many kept
+    assert round(rows["1 epoch checkpoint(s) of finetuned"].gb, 6) == round(3 * start, 6)
+    assert round(rows["room to rewrite a checkpoint of finetuned"].gb, 6) == round(3 * start, 6)
+    three = cfg | {"drafter_training": cfg["drafter_training"] | {
+        "train": cfg["drafter_training"]["train"] | {"epochs": 5, "keep_checkpoints": 3}}}
+    assert "3 epoch checkpoint(s) of finetuned" in {r.what for r in disk_plan.needs(three, "r")}
     assert round(rows["float32 copy of redhat"].gb, 6) == round(2 * start, 6)
     assert rows["float32 copy of redhat"].path.endswith("finetuned.work/start")
 
