@@ -110,6 +110,26 @@ def test_gb10_trains_online_beside_an_extraction_server_with_half_the_gpu():
     assert "--stall-s 900" in command and "--server-log logs/gb10/train_drafter/" in command
 
 
+def test_a_card_of_80_gb_gives_the_extraction_server_a_quarter_and_nothing_else_changes():
+    """config/machines/one-80gb-gpu.yaml, merged over gb10-fullwidth: the online trainer's
+    server takes 0.25 of the GPU, the data and bench servers keep the profile's 0.85 (the
+    workflow checks the merged config against the schema before the dry run)."""
+    def commands(*overlays):
+        configs = [str(ROOT / "config" / "gb10-fullwidth.yaml"), *overlays]
+        proc = snakemake("results/gb10-fullwidth/drafters/finetuned", "-n", "-p", "--forceall",
+                         "--configfile", *configs)
+        return [ln for ln in proc.stdout.splitlines() if "--gpu-memory-utilization" in ln]
+
+    machine = str(ROOT / "config" / "machines" / "one-80gb-gpu.yaml")
+    plain, quarter = commands(), commands(machine)
+    train = [c for c in quarter if "train_drafter.py" in c]
+    assert len(train) == 1 and '"--gpu-memory-utilization", "0.25"' in train[0]
+    others = [c for c in quarter if "train_drafter.py" not in c]
+    assert others and others == [c for c in plain if "train_drafter.py" not in c]
+    assert all('"--gpu-memory-utilization", "0.85"' in c or "--gpu-memory-utilization 0.85" in c
+               for c in others)
+
+
 def test_gpu_profile_builds_the_study_dag():
     """config/gpu.yaml: the miniature's bodies at data scale, two abliteration strengths, the
     CUDA vLLM for every data step and the bench, existing interpreters for every family."""
