@@ -62,6 +62,18 @@ def names(part):
         return {m.name for m in tar.getmembers() if m.isfile()}
 
 
+def restored_on_next_machine(tmp_path, out):
+    """The next machine: the parts in `out` carried into its /tmp/carry and `restore`d in a
+    fresh checkout; returns that checkout, the carry folder and restore's result."""
+    nxt, carry = tmp_path / "next", tmp_path / "carry"
+    (nxt / "config").mkdir(parents=True)
+    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
+    carry.mkdir()
+    for part in out.iterdir():
+        (carry / part.name).write_bytes(part.read_bytes())
+    return nxt, carry, study(nxt, "restore", STUDY_CARRY=str(carry))
+
+
 def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     machine, out = tmp_path / "machine", tmp_path / "out"
     fake_tree(machine)
@@ -81,13 +93,7 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
         "results/gb10-rehearsal/drafters/finetuned/config.json"}
 
     # the next machine: the parts carried into /tmp/carry, unpacked in a fresh checkout
-    nxt, carry = tmp_path / "next", tmp_path / "carry"
-    (nxt / "config").mkdir(parents=True)
-    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
-    carry.mkdir()
-    for part in out.iterdir():
-        (carry / part.name).write_bytes(part.read_bytes())
-    done = study(nxt, "restore", STUDY_CARRY=str(carry))
+    nxt, carry, done = restored_on_next_machine(tmp_path, out)
     assert done.returncode == 0, done.stderr
     assert (nxt / "results/gb10-rehearsal/drafters/finetuned/config.json").is_file()
     assert (nxt / "results/gb10-rehearsal/training/finetuned.csv").read_text() == "phase\ntrain\n"
@@ -113,7 +119,7 @@ def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_pa
 
 
 def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_path):
-    machine, out, carry, nxt = (tmp_path / n for n in ("machine", "out", "carry", "next"))
+    machine, out = tmp_path / "machine", tmp_path / "out"
     fake_tree(machine)
     out.mkdir()
     done = study(machine, "collect", "responses", OUT=str(out))
@@ -121,12 +127,8 @@ def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_
     assert "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl" in names(
         out / "results.tgz.part00")
     assert not (out / "drafters.tgz.part00").exists()  # not asked for
-    (nxt / "config").mkdir(parents=True)
-    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
-    carry.mkdir()
-    for part in out.iterdir():
-        (carry / part.name).write_bytes(part.read_bytes())
-    assert study(nxt, "restore", STUDY_CARRY=str(carry)).returncode == 0
+    nxt, carry, done = restored_on_next_machine(tmp_path, out)
+    assert done.returncode == 0, done.stderr
     assert (nxt / "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl").is_file()
     done = study(nxt, "train", STUDY_CARRY=str(carry))
     assert done.returncode == 0, done.stderr
@@ -225,7 +227,7 @@ def test_more_than_ten_parts_are_named_in_order_and_restore_joins_them(tmp_path)
     """gb10-fullwidth's drafters made more than ten 15 MB parts, which one-digit names could
     not hold (`split: output file suffixes exhausted`); here parts of 32 bytes, and the next
     machine joins them in name order."""
-    machine, out, carry, nxt = (tmp_path / n for n in ("machine", "out", "carry", "next"))
+    machine, out = tmp_path / "machine", tmp_path / "out"
     fake_tree(machine)
     out.mkdir()
     done = study(machine, "collect", "drafters", OUT=str(out), STUDY_PART_BYTES="32")
@@ -233,12 +235,7 @@ def test_more_than_ten_parts_are_named_in_order_and_restore_joins_them(tmp_path)
     parts = sorted(p.name for p in out.glob("results.tgz.part*"))
     assert len(parts) > 10 and parts[:2] == ["results.tgz.part00", "results.tgz.part01"]
     assert (out / "drafters.tgz.part00").is_file()
-    (nxt / "config").mkdir(parents=True)
-    (nxt / "config" / "p.yaml").write_text("profile: gb10-rehearsal\n")
-    carry.mkdir()
-    for part in out.iterdir():
-        (carry / part.name).write_bytes(part.read_bytes())
-    done = study(nxt, "restore", STUDY_CARRY=str(carry))
+    nxt, _, done = restored_on_next_machine(tmp_path, out)
     assert done.returncode == 0, done.stderr
     assert (nxt / "results/gb10-rehearsal/training/finetuned.csv").read_text() == "phase\ntrain\n"
     assert (nxt / "results/gb10-rehearsal/drafters/finetuned/config.json").is_file()
