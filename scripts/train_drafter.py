@@ -164,6 +164,9 @@ class TrainerProgress:
         self.ckpt, self.keep = ckpt, keep
         self.started = time.monotonic()
         self.next_report = self.started + PROGRESS_EVERY_S
+        # (seconds, step) when a step was first seen: the ETA is paced from there, not from the
+        # start, which online includes the extraction server's start (minutes at full width)
+        self.first_seen: tuple[float, int] | None = None
 
     def poll(self) -> None:
         if time.monotonic() < self.next_report:
@@ -175,8 +178,14 @@ class TrainerProgress:
                 log.info("pruned the old checkpoint %s", path)
 
     def report(self) -> None:
-        log_progress(self.log_path, self.offset, self.total_steps,
-                     time.monotonic() - self.started)
+        elapsed = time.monotonic() - self.started
+        with self.log_path.open() as f:
+            f.seek(self.offset)
+            rows = parse_metric_lines(f.read())
+        step = latest_step(rows)
+        if step is not None and self.first_seen is None:
+            self.first_seen = (elapsed, step)
+        log.info("%s", progress_line(rows, self.total_steps, elapsed, self.first_seen))
 
 
 def trainer_failed(returncode: int, log_path: Path) -> SystemExit:
@@ -261,30 +270,31 @@ def dataset_token_counts(dataset: Path) -> list[int]:
     return [len(ids) for ids in load_from_disk(str(dataset))["input_ids"]]
 
 
-def progress_line(rows: list[dict], total_steps: int | None, elapsed_s: float) -> str:
-    """The progress line (step k of N, tokens/s, ETA) from this run's metric rows so far."""
+def latest_step(rows: list[dict]) -> int | None:
+    """The last optimizer step (counted from 1) in this run's metric rows, if any."""
     train = [r for r in rows if r.get("phase") == "train" and "global_step" in r]
-    if not train:
+    return int(train[-1]["global_step"]) + 1 if train else None
+
+
+def progress_line(rows: list[dict], total_steps: int | None, elapsed_s: float,
+                  first_seen: tuple[float, int] | None = None) -> str:
+    """The progress line (step k of N, tokens/s, ETA) from this run's metric rows so far. The
+    ETA is paced by the steps since `first_seen` (seconds, step): none until a later step."""
+    step = latest_step(rows)
+    if step is None:
         return f"training: no step logged yet ({elapsed_s:.0f} s)"
-    last = train[-1]
-    step = int(last["global_step"]) + 1
+    last = [r for r in rows if r.get("phase") == "train" and "global_step" in r][-1]
     rate = last.get("profile/tokens_per_s")
     text = f"training: step {step}"
     if total_steps:  # an estimate; rows that pack loosely take a few steps more
         text += f" of ~{total_steps}" if step <= total_steps else f" (estimated ~{total_steps})"
     if rate:
         text += f", {rate:,.0f} tokens/s"
-    if total_steps and step < total_steps:
-        eta = elapsed_s / step * (total_steps - step)
-        text += f", ETA {eta / 60:.1f} min"
+    if (total_steps and step < total_steps and first_seen and step > first_seen[1]
+            and elapsed_s > first_seen[0]):
+        steps_per_s = (step - first_seen[1]) / (elapsed_s - first_seen[0])
+        text += f", ETA {(total_steps - step) / steps_per_s / 60:.1f} min"
     return text + f" ({elapsed_s / 60:.1f} min so far)"
-
-
-def log_progress(log_path: Path, offset: int, total_steps: int | None, elapsed_s: float) -> None:
-    with log_path.open() as f:
-        f.seek(offset)
-        text = f.read()
-    log.info("%s", progress_line(parse_metric_lines(text), total_steps, elapsed_s))
 
 
 # --- outputs ------------------------------------------------------------------------------

@@ -44,6 +44,28 @@ def test_a_step_logged_again_after_a_resume_keeps_its_last_value():
     assert len(step34) == 1 and step34[0]["train/full_acc_0"] == 0.5
 
 
+def test_the_progress_eta_is_paced_from_the_first_step_seen(tmp_path, monkeypatch, caplog):
+    # online, the clock starts before the extraction server does: minutes without a step
+    clock = [1000.0]
+    monkeypatch.setattr(train_drafter.time, "monotonic", lambda: clock[0])
+    log_path = tmp_path / "trainer.log"
+    log_path.write_text("")
+    progress = train_drafter.TrainerProgress(log_path, 0, 100, None, None)
+    caplog.set_level("INFO", logger=train_drafter.log.name)
+    clock[0] += 300  # the server's start
+    progress.report()
+    log_path.write_text(RICH_LOG.split("Writing")[0])  # step 34 of ~100
+    clock[0] += 30
+    progress.report()
+    log_path.write_text(RICH_LOG)  # step 35, 30 s later: 65 steps left at 1 step per 30 s
+    clock[0] += 30
+    progress.report()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[-3] == "training: no step logged yet (300 s)"
+    assert lines[-2] == "training: step 34 of ~100 (5.5 min so far)"
+    assert lines[-1] == "training: step 35 of ~100, ETA 32.5 min (6.0 min so far)"
+
+
 def test_a_log_without_metrics_is_an_error(tmp_path):
     with pytest.raises(SystemExit, match="no metrics"):
         train_drafter.write_metrics_csv([], tmp_path / "m.csv")

@@ -74,8 +74,15 @@ def test_a_configured_dtype_is_kept(cpu_without_bf16, tmp_path):
 def test_training_progress_line_counts_steps_and_estimates_the_rest():
     rows = [{"phase": "train", "global_step": 4.0, "profile/tokens_per_s": 350.0},
             {"phase": "val", "epoch": 0.0}]
+    # paced from the first step seen (3 steps in 60 s), not from the start (the server's)
+    assert train_drafter.progress_line(rows, 63, 150.0, first_seen=(90.0, 2)) == (
+        "training: step 5 of ~63, 350 tokens/s, ETA 19.3 min (2.5 min so far)")
+    # the first step seen gives no pace yet (attempt 11 printed 'ETA 145.6 min' at step 12 of
+    # 330, five minutes of server start counted as training; the other 318 steps took 70 s)
+    assert train_drafter.progress_line(rows, 63, 150.0, first_seen=(150.0, 5)) == (
+        "training: step 5 of ~63, 350 tokens/s (2.5 min so far)")
     assert train_drafter.progress_line(rows, 63, 150.0) == (
-        "training: step 5 of ~63, 350 tokens/s, ETA 29.0 min (2.5 min so far)")
+        "training: step 5 of ~63, 350 tokens/s (2.5 min so far)")
     assert train_drafter.progress_line([], 63, 12.0) == "training: no step logged yet (12 s)"
     # past the estimate (loosely packed rows; the gb10 rehearsal's 51 of ~47): no "51 of ~47"
     late = [{"phase": "train", "global_step": 50.0, "profile/tokens_per_s": 38900.0}]
