@@ -270,9 +270,14 @@ def dataset_token_counts(dataset: Path) -> list[int]:
     return [len(ids) for ids in load_from_disk(str(dataset))["input_ids"]]
 
 
+def train_rows(rows: list[dict]) -> list[dict]:
+    """The metric rows of optimizer steps (not validation)."""
+    return [r for r in rows if r.get("phase") == "train" and "global_step" in r]
+
+
 def latest_step(rows: list[dict]) -> int | None:
     """The last optimizer step (counted from 1) in this run's metric rows, if any."""
-    train = [r for r in rows if r.get("phase") == "train" and "global_step" in r]
+    train = train_rows(rows)
     return int(train[-1]["global_step"]) + 1 if train else None
 
 
@@ -280,11 +285,11 @@ def progress_line(rows: list[dict], total_steps: int | None, elapsed_s: float,
                   first_seen: tuple[float, int] | None = None) -> str:
     """The progress line (step k of N, tokens/s, ETA) from this run's metric rows so far. The
     ETA is paced by the steps since `first_seen` (seconds, step): none until a later step."""
-    step = latest_step(rows)
-    if step is None:
+    train = train_rows(rows)
+    if not train:
         return f"training: no step logged yet ({elapsed_s:.0f} s)"
-    last = [r for r in rows if r.get("phase") == "train" and "global_step" in r][-1]
-    rate = last.get("profile/tokens_per_s")
+    step = latest_step(train)
+    rate = train[-1].get("profile/tokens_per_s")
     text = f"training: step {step}"
     if total_steps:  # an estimate; rows that pack loosely take a few steps more
         text += f" of ~{total_steps}" if step <= total_steps else f" (estimated ~{total_steps})"
