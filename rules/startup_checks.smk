@@ -151,7 +151,7 @@ def print_disk_plan():
         logger.info(
             "Disk plan (an estimate, scripts/plumbing/disk_plan.py):\n"
             + disk_plan.table(*disk_plan_rows())
-            + f"\nhost memory: {disk_plan.memory_gb() or 0:,.1f} GB"
+            + f"\nthis machine's host memory: {disk_plan.memory_gb() or 0:,.1f} GB"
         )
 
 

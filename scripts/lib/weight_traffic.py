@@ -10,8 +10,15 @@ experts with top-k (random weights route near uniformly; a trained router does n
 an upper estimate of the experts read at small B). The bound is B tokens per (bytes / bandwidth);
 a real step also computes and launches kernels, so measured rates are a fraction of it.
 
+A speculative step of one sequence verifies n drafted tokens and the next (n + 1 tokens: the
+experts those tokens are routed to, the sequence's KV cache once) after n draft steps of an
+EAGLE-3 drafter, each reading its decoder layer and its output head over the draft vocabulary
+(the fc that merges the verifier's taps once a round; its token embedding is read by rows).
+
 Our own model (no library estimates the traffic of a served MoE step from a config); the parts
-and their shapes are those of the body scripts/lib/tiny_gemma4.py writes from a profile entry.
+and their shapes are those of the body scripts/lib/tiny_gemma4.py writes from a profile entry,
+and of the drafter that speculators 0.9.0 builds for such a verifier (its layer takes the
+verifier's widths: checked against the full-width stand-in's measured size).
 """
 
 from __future__ import annotations
@@ -95,6 +102,14 @@ class MoeTextBody:
         out)."""
         return self.always_read_bytes() + FP8 * self.params()["experts"]
 
+    def active_params(self) -> int:
+        """Matmul parameters one token passes through in the text layers (its top-k experts; the
+        embedding is a lookup, the output head left out: what a forward for hidden states
+        computes)."""
+        p, layers = self.params(), len(self.layer_types)
+        return (p["attention"] + p["dense_mlp"] + p["router"]
+                + layers * self.top_k * self.expert_params())
+
     def experts_read(self, batch: int) -> float:
         """Expected distinct experts per layer that a step of `batch` tokens reads (uniform
         routing)."""
@@ -115,6 +130,59 @@ class MoeTextBody:
         experts = FP8 * len(self.layer_types) * self.experts_read(batch) * self.expert_params()
         return self.always_read_bytes() + experts + batch * self.kv_bytes_per_token(context)
 
+    def verify_bytes(self, tokens: int, context: int) -> float:
+        """Bytes one step of a single sequence that scores `tokens` tokens at `context` reads:
+        the experts of all of them, the sequence's KV cache once."""
+        experts = FP8 * len(self.layer_types) * self.experts_read(tokens) * self.expert_params()
+        return self.always_read_bytes() + experts + self.kv_bytes_per_token(context)
+
     def bound_tok_s(self, batch: int, context: int, bandwidth: float) -> float:
         """Tokens per second that `bandwidth` (bytes/s) allows at most."""
         return batch * bandwidth / self.step_bytes(batch, context)
+
+
+@dataclass(frozen=True)
+class Eagle3Drafter:
+    """An EAGLE-3 drafter in speculators' layout, bf16: one decoder layer whose attention reads
+    the token embedding and the hidden state side by side (2 x hidden wide), the fc that merges
+    three verifier taps, its own token embedding and an output head over `draft_vocab` tokens."""
+
+    hidden: int
+    vocab: int
+    draft_vocab: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    intermediate: int
+
+    @classmethod
+    def for_body(cls, body: MoeTextBody, draft_vocab: int | None = None) -> Eagle3Drafter:
+        """The drafter speculators builds for `body` (None: the full vocabulary)."""
+        return cls(hidden=body.hidden, vocab=body.vocab, draft_vocab=draft_vocab or body.vocab,
+                   heads=body.heads, kv_heads=body.kv_heads, head_dim=body.head_dim,
+                   intermediate=body.dense_width)
+
+    def params(self) -> dict[str, int]:
+        h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
+        return {
+            "layer": 2 * h * (q + 2 * kv) + q * h + 3 * h * self.intermediate,
+            "fc": 3 * h * h,
+            "embedding": self.vocab * h,
+            "head": self.draft_vocab * h,
+        }
+
+    def checkpoint_bytes(self) -> int:
+        """Its safetensors, bf16 (norms and the vocabulary maps left out: < 0.1 %)."""
+        return BF16 * sum(self.params().values())
+
+    def round_bytes(self, n: int) -> int:
+        """Bytes n draft steps read: the fc once, then the layer and the head each step."""
+        p = self.params()
+        return BF16 * (p["fc"] + n * (p["layer"] + p["head"]))
+
+
+def speculative_step_bytes(body: MoeTextBody, drafter: Eagle3Drafter, n: int,
+                           context: int) -> float:
+    """Bytes one speculative step of a single sequence reads: n draft steps, then the body
+    verifying n + 1 tokens."""
+    return drafter.round_bytes(n) + body.verify_bytes(n + 1, context)

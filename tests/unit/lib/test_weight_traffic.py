@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lib.claims_ledger import load_claims
-from lib.weight_traffic import MoeTextBody
+from lib.weight_traffic import Eagle3Drafter, MoeTextBody, speculative_step_bytes
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -65,3 +65,42 @@ def test_the_batch_one_bound_on_a_gb10_is_above_what_the_seeds_measured_there():
     published = next(c["value"] for c in claims if c["id"] == "p28-abliterated-fp8-baseline")
     bound = fullwidth_body().with_layers(30, 6).bound_tok_s(1, 256, 273e9)
     assert published < bound < 3 * published
+
+
+def test_the_drafter_model_is_the_stand_in_measured_and_the_published_drafter():
+    """speculators' EAGLE-3 drafter for the full-width body, as the model counts it: the stand-in
+    at the full vocabulary is its measured checkpoint (sizes-attempt11.txt) within 0.1 %, and at
+    a 32,000-token draft vocabulary it is the size Part 30 published for its drafter (1.86 GB,
+    config/claims.yaml) within 1 %: the GB10 drafter's head is not the full vocabulary."""
+    body = fullwidth_body()
+    rows = (ROOT / "reports/runs/gb10-fullwidth/sizes-attempt11.txt").read_text().split("\n")
+    stand_in = next(int(r.split("\t")[0]) for r in rows if r.endswith("/drafters/redhat"))
+    assert Eagle3Drafter.for_body(body).checkpoint_bytes() == pytest.approx(stand_in, rel=1e-3)
+    claims = load_claims(ROOT / "config" / "claims.yaml", ROOT / "config" / "claims.schema.yaml")
+    published = next(c["value"] for c in claims if c["id"] == "p30-drafter-size")
+    small = Eagle3Drafter.for_body(body.with_layers(30, 6), 32000).checkpoint_bytes()
+    assert small / 1e9 == pytest.approx(published, rel=0.01)
+
+
+def test_a_speculative_step_reads_more_than_a_plain_one_and_less_than_n_plus_one():
+    """n draft steps and a verify of n + 1 tokens read more than one plain step of the body; the
+    verify reads the always-read weights once, so less than n + 1 plain steps plus the drafts."""
+    body = fullwidth_body().with_layers(30, 6)
+    drafter = Eagle3Drafter.for_body(body, 32000)
+    plain = body.step_bytes(1, 256)
+    for n in (1, 2, 4):
+        step = speculative_step_bytes(body, drafter, n, 256)
+        assert plain + drafter.round_bytes(n) < step < (n + 1) * plain + drafter.round_bytes(n)
+
+
+def test_the_n4_step_bound_on_a_gb10_is_below_the_step_the_seeds_measured_there():
+    """Part 30's n = 4 rate and acceptance on the GB10 (config/claims.yaml, the raw endpoint:
+    withdrawn for its acceptance, but the step's time stands): the bandwidth bound of one n = 4
+    step with a 32,000-token drafter must not exceed the time of a step measured there."""
+    claims = {c["id"]: c for c in load_claims(ROOT / "config" / "claims.yaml",
+                                              ROOT / "config" / "claims.schema.yaml")}
+    length = 1 + sum(claims["p30-finetuned-per-position"]["value"]) / 100
+    step_s = length / claims["p30-finetuned-sweep"]["value"][3]
+    body = fullwidth_body().with_layers(30, 6)
+    bound_s = speculative_step_bytes(body, Eagle3Drafter.for_body(body, 32000), 4, 256) / 273e9
+    assert 0.5 * step_s < bound_s < step_s
