@@ -115,6 +115,12 @@ class MoeTextBody:
         routing)."""
         return self.experts * (1 - (1 - self.top_k / self.experts) ** batch)
 
+    def weight_bytes(self, tokens: int) -> float:
+        """Weights a step of `tokens` tokens reads: the always-read ones and the experts at least
+        one of the tokens was routed to."""
+        experts = FP8 * len(self.layer_types) * self.experts_read(tokens) * self.expert_params()
+        return self.always_read_bytes() + experts
+
     def kv_bytes_per_token(self, context: int) -> int:
         """fp8 KV cache that one sequence's step reads at `context` tokens; sliding layers read
         their window at most."""
@@ -127,14 +133,12 @@ class MoeTextBody:
 
     def step_bytes(self, batch: int, context: int) -> float:
         """Bytes one decoding step of `batch` sequences at `context` tokens each reads, FP8 body."""
-        experts = FP8 * len(self.layer_types) * self.experts_read(batch) * self.expert_params()
-        return self.always_read_bytes() + experts + batch * self.kv_bytes_per_token(context)
+        return self.weight_bytes(batch) + batch * self.kv_bytes_per_token(context)
 
     def verify_bytes(self, tokens: int, context: int) -> float:
         """Bytes one step of a single sequence that scores `tokens` tokens at `context` reads:
         the experts of all of them, the sequence's KV cache once."""
-        experts = FP8 * len(self.layer_types) * self.experts_read(tokens) * self.expert_params()
-        return self.always_read_bytes() + experts + self.kv_bytes_per_token(context)
+        return self.weight_bytes(tokens) + self.kv_bytes_per_token(context)
 
     def bound_tok_s(self, batch: int, context: int, bandwidth: float) -> float:
         """Tokens per second that `bandwidth` (bytes/s) allows at most."""
