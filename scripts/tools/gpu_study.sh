@@ -15,8 +15,10 @@
 #   gpu_study.sh restore          unpack what `collect` brought back from an earlier machine
 #                                 (carried in as results.tgz.part* / drafters.tgz.part*)
 #   gpu_study.sh phases           where each server's start went, a row per server log
-#   gpu_study.sh bench            the bench part on a machine where the data part ran earlier:
-#                                 rebuild the bodies, then `all` with the data rules disallowed
+#   gpu_study.sh bench [TARGETS]  the bench part on a machine where the data part ran earlier:
+#                                 rebuild the bodies, then TARGETS (default `all`) with the data
+#                                 rules disallowed; a target that is one cell's file (any of a
+#                                 server's) rebuilds only the bodies that cell serves
 #   gpu_study.sh train [TARGETS]  the training part on a machine where an earlier one made the
 #                                 instructions and responses (`collect responses`, `restore`):
 #                                 rebuild the bodies, check them against the earlier machine's,
@@ -181,6 +183,7 @@ restore)
   # the drafters, when `collect drafters` brought them (a training part's carry has none)
   if [ -d "results/$PROFILE/drafters" ]; then ls "results/$PROFILE/drafters"; fi ;;
 bench)
+  shift
   offline_env
   # 1. the bodies; 2. the rest. The carried drafters are then inputs, not outputs, so the
   # rebuilt bodies do not retrain them. The carried bench cells are older than the rebuilt
@@ -189,10 +192,10 @@ bench)
   # when no digests came, every cell is measured again; when they differ, nothing is.
   digests=$(carried_digests)
   if [ -n "$digests" ]; then
-    rebuild_bodies_then "the bench part" all "$DATA_RULES" "$digests" \
+    rebuild_bodies_then "the bench part" "${*:-all}" "$DATA_RULES" "$digests" \
       "measure every cell again with scripts/tools/gpu_study.sh start all"
   else
-    rebuild_bodies_then "the bench part" all "$DATA_RULES"
+    rebuild_bodies_then "the bench part" "${*:-all}" "$DATA_RULES"
   fi ;;
 train)
   shift

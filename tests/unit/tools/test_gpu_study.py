@@ -118,6 +118,19 @@ def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_pa
     assert "sha256sum" not in command and "--rerun-triggers" not in command
 
 
+def test_a_bench_part_given_cells_rebuilds_only_what_they_serve(tmp_path):
+    """`bench TARGETS`: a part of the bench on a machine of its own builds the bodies of the
+    cells asked for (Snakemake's --until under those targets), not every body of `all`."""
+    fake_tree(tmp_path)
+    cell = "results/gb10-rehearsal/bench/abliterated/vanilla/n4/chat/T0/rep1.json"
+    done = study(tmp_path, "bench", cell, STUDY_CARRY=str(tmp_path / "carry"))
+    assert done.returncode == 0, done.stderr
+    bodies, check, rest = (tmp_path / "state" / "commands.txt").read_text().split(" && ")
+    assert f" {cell} --until quantize_body " in bodies and check == "true"
+    assert f" {cell} --allowed-rules " in rest
+    assert "--printshellcmds all " not in bodies + rest  # not the default target
+
+
 def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_path):
     machine, out = tmp_path / "machine", tmp_path / "out"
     fake_tree(machine)
