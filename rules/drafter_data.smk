@@ -63,6 +63,9 @@ rule regenerate_responses:
         max_tokens=config["drafter_training"]["regenerate"]["max_tokens"],
         concurrency=config["drafter_training"]["regenerate"]["concurrency"],
         seed=config["drafter_training"]["regenerate"]["seed"],
+        max_empty_fraction=config["drafter_training"]["regenerate"][
+            "max_empty_fraction"
+        ],
         max_model_len=config["server"]["max_model_len"],
         server_args=server_args_json(),
         server_env=data_server_env_json(),
@@ -73,6 +76,7 @@ rule regenerate_responses:
         " --body {input.body} {params.dataset}"
         " --temperature {params.temperature} --max-tokens {params.max_tokens}"
         " --concurrency {params.concurrency} --seed {params.seed}"
+        " --max-empty-fraction {params.max_empty_fraction}"
         " --max-model-len {params.max_model_len} --server-args-json {params.server_args:q}"
         " --server-env-json {params.server_env:q} --server-log {log.server}"
         " {params.watchdog} --out {output} > {log.job} 2>&1"

@@ -3,8 +3,11 @@
 A drafter learns the distribution it is trained on, so Part 30 had the abliterated body answer
 the instructions itself. This module only runs the field's tool against a server started by
 the bench's lifecycle code (serving.py): the server is up before the first request and always
-stopped; a server that stops making progress is restarted (lib/watchdog.py). The tool writes to `<out>.partial` with `--resume`, so a killed job continues where it
-stopped; the target appears (by rename) only when every instruction has its response.
+stopped; a server that stops making progress is restarted (lib/watchdog.py). The tool writes
+to `<out>.partial` with `--resume`, so a killed job continues where it stopped; the target
+appears (by rename) only when every instruction has its response, or an empty reply, the body's
+own answer, for at most `--max-empty-fraction` of them (a larger share means a broken template or
+body, and fails).
 """
 
 from __future__ import annotations
@@ -71,6 +74,36 @@ def drop_error_file(outfile: Path) -> int:
     return rows
 
 
+# How speculators 0.9.0's regenerate-responses records a reply that ends before its first token:
+# the body chose its end of turn first (Qwen2.5-Coder does so for an instruction that already
+# carries its own "Assistant: ..." answer), which every retry at the same seed repeats.
+EMPTY_REPLY = "empty assistant generation"
+
+
+def empty_replies(errors: Path) -> set[str]:
+    """The instruction ids whose only failure in the tool's error file is an empty reply."""
+    if not errors.exists():
+        return set()
+    rows = [json.loads(line) for line in errors.read_text().splitlines() if line.strip()]
+    empty = {r["id"] for r in rows if EMPTY_REPLY in r.get("metadata", {}).get("error", "")}
+    other = {r["id"] for r in rows if EMPTY_REPLY not in r.get("metadata", {}).get("error", "")}
+    return empty - other
+
+
+def unanswered(missing: list[str], empty: set[str], total: int,
+               max_empty_fraction: float) -> str | None:
+    """Why the responses are not complete, or None: every missing instruction must have had an
+    empty reply, and those at most `max_empty_fraction` of `total`."""
+    failed = [i for i in missing if i not in empty]
+    if failed:
+        return f"{len(failed)} instructions have no response (e.g. {failed[:3]})"
+    if len(missing) > max_empty_fraction * total:
+        return (f"{len(missing)} of {total} instructions got an empty reply (e.g. {missing[:3]}),"
+                f" more than --max-empty-fraction {max_empty_fraction:g}: does the chat template"
+                " or the body end every turn at once?")
+    return None
+
+
 def partial_key(args: argparse.Namespace) -> dict:
     """What the responses depend on: the body's and the instructions' content, the sampling
     arguments, and the vLLM that serves (resume_key.py)."""
@@ -105,15 +138,21 @@ def regenerate(args: argparse.Namespace) -> None:
     missing = missing_responses(args.instructions, partial) if args.instructions else []
     if args.preset and count_rows(partial) < args.limit:
         missing = [f"{args.limit - count_rows(partial)} preset rows"]
-    if missing:
+    empty = empty_replies(error_file(partial)) if args.instructions else set()
+    total = count_rows(args.instructions) if args.instructions else args.limit
+    why = unanswered(missing, empty, total, args.max_empty_fraction)
+    if why:
         raise SystemExit(
-            f"{len(missing)} instructions have no response (e.g. {missing[:3]}; the failures are"
-            f" in {error_file(partial)}); rerun to retry them (the {count_rows(partial)} done are"
-            f" kept in {partial})"
+            f"{why}; the failures are in {error_file(partial)}; rerun to retry them (the"
+            f" {count_rows(partial)} done are kept in {partial})"
         )
+    if missing:
+        log.info("%d of %d instructions got an empty reply (the body ended its turn first; no"
+                 " training row): %s", len(missing), total, " ".join(missing))
     retried = drop_error_file(partial)
     if retried:
-        log.info("%d failed attempts were retried successfully; their error file is removed", retried)
+        log.info("the tool's error file (%d rows: attempts retried successfully, empty replies)"
+                 " is removed", retried)
     partial.replace(args.out)
     resume_key.finish(partial)
     log.info("%d responses in %s", count_rows(args.out), args.out)
@@ -130,6 +169,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-tokens", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--max-empty-fraction", type=float, default=0.0,
+                   help="instructions the body may answer with an empty reply (fraction)")
     serving.add_server_arguments(p)
     watchdog.add_arguments(p)
     p.add_argument("--out", type=Path, required=True)

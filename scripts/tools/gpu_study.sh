@@ -23,6 +23,11 @@
 #                                 instructions and responses (`collect responses`, `restore`):
 #                                 rebuild the bodies, check them against the earlier machine's,
 #                                 then TARGETS (default `drafters`) without the generation rules
+#   gpu_study.sh resume [TARGETS] the data part continued on another machine after an earlier
+#                                 one's `collect` (`restore` here): rebuild the bodies, check them
+#                                 against the earlier machine's, then TARGETS (default
+#                                 `drafters`), every rule allowed, keeping the carried instructions
+#                                 and the half-written responses (resumed where they stopped)
 #   gpu_study.sh report           after `all` ended: Snakemake's HTML report into $OUT/report.html
 #
 # Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
@@ -114,6 +119,17 @@ rebuild_bodies_then() { # what, targets, rules not allowed[, digests, what to do
 $check && ${SNAKEMAKE[*]} $2 --allowed-rules $allowed$rest"
 }
 
+on_carried_text() { # what, targets, rules not allowed, what if the bodies differ
+  # The carried text (instructions, responses) is the earlier machine's bodies' output: use it
+  # only when the rebuilt bodies are those bodies (their digests, which `collect` lists and
+  # `restore` keeps), and keep it although the rebuilt bodies are newer (no mtime rerun trigger).
+  local digests
+  digests=$(carried_digests)
+  [ -n "$digests" ] || { echo "$1: no carried body digests in $STATE/carried (collect and" \
+    "restore the earlier machine's results first)" >&2; exit 2; }
+  rebuild_bodies_then "$1" "$2" "$3" "$digests" "$4"
+}
+
 launcher() { # family: a python that sees only its family's site folder beside the machine's
   mkdir -p "$ENVS/$1/bin"
   printf '#!/bin/sh\nexport PYTHONPATH=%s\nexec %s "$@"\n' "$ENVS/$1/site" "$PYTHON" \
@@ -200,14 +216,16 @@ bench)
 train)
   shift
   offline_env
-  # The carried responses are the earlier machine's bodies' text: train on them only when the
-  # rebuilt bodies are those bodies (their digests, which `collect` lists and `restore` keeps),
-  # and keep them although the rebuilt bodies are newer (no mtime rerun trigger).
-  digests=$(carried_digests)
-  [ -n "$digests" ] || { echo "train: no carried body digests in $STATE/carried (collect and" \
-    "restore the responses' machine's results first)" >&2; exit 2; }
-  rebuild_bodies_then "the training part" "${*:-drafters}" "$GENERATION_RULES" "$digests" \
+  # The carried responses, used as they are: the generation rules are not allowed.
+  on_carried_text "the training part" "${*:-drafters}" "$GENERATION_RULES" \
     "the carried responses are not theirs" ;;
+resume)
+  shift
+  offline_env
+  # The carried instructions and responses*.partial (with their resume keys): every rule is
+  # allowed, so that the responses are finished where they stopped.
+  on_carried_text "the data part, resumed" "${*:-drafters}" "" \
+    "the carried instructions and responses are not theirs" ;;
 report)
   # Snakemake's own report of what `all` made here, built on this machine (its driver has the
   # report's packages), brought back as one file.

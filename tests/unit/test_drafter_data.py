@@ -82,3 +82,28 @@ def test_the_tools_error_file_is_named_as_it_names_it_and_dropped(tmp_path):
     assert regenerate_responses.drop_error_file(partial) == 1
     assert not errors.exists()
     assert regenerate_responses.drop_error_file(partial) == 0
+
+
+def test_empty_replies_are_the_ids_whose_only_error_is_an_empty_generation(tmp_path):
+    """speculators' error rows, as an H200 run of the Qwen profile wrote them: an empty reply
+    (the body ended its turn first) is told apart from a failed request, and an instruction
+    with both kinds of rows counts as failed."""
+    errors = tmp_path / "responses.jsonl.errors.partial"
+    rows = [("synth-1", "ValueError('empty assistant generation (sample 0)')"),
+            ("synth-2", "ClientConnectorError('refused')"),
+            ("synth-3", "ValueError('empty assistant generation (sample 0)')"),
+            ("synth-3", "TimeoutError()")]
+    errors.write_text("".join(json.dumps({"id": i, "metadata": {"idx": 0, "error": e}}) + "\n"
+                              for i, e in rows))
+    assert regenerate_responses.empty_replies(errors) == {"synth-1"}
+    assert regenerate_responses.empty_replies(tmp_path / "none") == set()
+
+
+def test_unanswered_accepts_empty_replies_up_to_the_fraction_and_nothing_else():
+    why = regenerate_responses.unanswered
+    assert why([], set(), 100, 0.0) is None
+    assert why(["a"], {"a"}, 100, 0.01) is None  # 1 of 100: at the limit
+    assert "2 of 100 instructions got an empty reply" in why(["a", "b"], {"a", "b"}, 100, 0.01)
+    assert "1 instructions have no response (e.g. ['b'])" in why(["a", "b"], {"a"}, 100, 0.5)
+    # the default (0): every instruction must be answered, as before
+    assert "got an empty reply" in why(["a"], {"a"}, 100, 0.0)

@@ -155,6 +155,34 @@ def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_
     assert second.rstrip().endswith("--rerun-triggers code params software-env input")
 
 
+def test_a_resumed_data_part_keeps_the_carried_text_and_may_generate_the_rest(tmp_path):
+    """`resume`: the instructions and half-written responses of a machine whose time ran out
+    are kept on the next one (same bodies: the digests), and the generation rules may run
+    there to finish them, unlike a training part's."""
+    machine, out = tmp_path / "machine", tmp_path / "out"
+    fake_tree(machine)
+    partial = machine / "results/gb10-rehearsal/drafter_data/vanilla/responses.jsonl.partial"
+    partial.parent.mkdir(parents=True)
+    partial.write_text('{"primary_id": "synth-0"}\n')
+    out.mkdir()
+    assert study(machine, "collect", OUT=str(out)).returncode == 0
+    nxt, carry, done = restored_on_next_machine(tmp_path, out)
+    assert done.returncode == 0, done.stderr
+    assert (nxt / partial.relative_to(machine)).read_text() == partial.read_text()
+    done = study(nxt, "resume", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    first, check, second = (nxt / "state" / "commands.txt").read_text().split(" && ", 2)
+    assert " drafters --until quantize_body --allowed-rules " in first
+    assert check.startswith("sha256sum --quiet -c ") and "are not theirs" in check
+    allowed = second.split("--allowed-rules ")[1].split(" --rerun-triggers")[0].split()
+    assert "regenerate_responses" in allowed and "train_drafter" in allowed
+    assert second.rstrip().endswith("--rerun-triggers code params software-env input")
+    fresh = tmp_path / "fresh"
+    fake_tree(fresh)
+    refused = study(fresh, "resume", STUDY_CARRY=str(tmp_path / "none"))
+    assert refused.returncode == 2 and "no carried body digests" in refused.stderr
+
+
 def test_a_training_part_without_the_bodies_digests_is_refused(tmp_path):
     fake_tree(tmp_path)
     done = study(tmp_path, "train", "results/gb10-rehearsal/drafters/finetuned",
