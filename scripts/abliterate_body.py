@@ -13,6 +13,13 @@ direction"):
    (self_attn.o_proj, mlp.down_proj; heretic's choice too) is orthogonalised against r:
    W <- W - strength * r (r^T W). strength 1 removes the direction entirely.
 
+The same body comes out on any CPU: a split GPU run rebuilds the bodies on each machine and
+checks them against the first machine's digests. In float32 the sums behind r and r^T W follow
+the CPU's kernels (Qwen2.5-Coder-1.5B's abliterated weights differed between the development
+machine and a GPU machine's CPU, 2026-12-06), so both are computed in float64 and r is rounded
+to float32 before it is used: the bf16 weights then agree unless a value lies within ~1e-13 of
+a rounding boundary.
+
 The shift is measured on held-out prompts: mean KL divergence of the first-token next-token
 distribution (vanilla -> abliterated, as heretic reports it) and the refusal rate before and
 after on harmful prompts (refusal markers, REFUSAL_MARKERS), plus side-by-side generations.
@@ -60,14 +67,17 @@ def mean_residual(model, tokenizer, prompts: list[str], layer: int):
     for prompt in prompts:
         with torch.no_grad():
             out = model(chat_input_ids(tokenizer, prompt), output_hidden_states=True)
-        h = out.hidden_states[layer][0, -1].float()
+        h = out.hidden_states[layer][0, -1].double()
         total = h if total is None else total + h
     return total / len(prompts)
 
 
 def refusal_direction(harmful_mean, harmless_mean):
-    d = harmful_mean - harmless_mean
-    return d / d.norm()
+    """The unit direction in float64, rounded to float32 (the same on any CPU: module doc)."""
+    import torch
+
+    d = (harmful_mean - harmless_mean).double()
+    return (d / d.norm()).to(torch.float32)
 
 
 def residual_writers(model) -> list[tuple[str, object]]:
@@ -86,10 +96,10 @@ def orthogonalize_(model, direction, strength: float) -> list[str]:
     names = []
     for name, linear in residual_writers(model):
         w = linear.weight.data
-        r = direction.to(w.device, torch.float32)
-        w32 = w.float()
-        w32 -= strength * torch.outer(r, r @ w32)
-        linear.weight.data = w32.to(w.dtype)
+        r = direction.to(w.device, torch.float64)
+        w64 = w.double()
+        w64 -= strength * torch.outer(r, r @ w64)
+        linear.weight.data = w64.to(w.dtype)
         names.append(name)
     if not names:
         raise RuntimeError("no self_attn.o_proj / mlp.down_proj modules found to orthogonalise")
@@ -180,8 +190,8 @@ def abliterate(
         raise SystemExit(problem)
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(body)
-    vanilla = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32).eval()
-    model = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32).eval()
+    # float64 for the direction and the orthogonalisation (module doc), float32 afterwards
+    model = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float64).eval()
     n_layers = model.config.num_hidden_layers
     layer = max(1, min(n_layers, round(direction_layer_fraction * n_layers)))
     harm_dir, harm_eval = split_prompts(read_prompt_lines(harmful), n_direction)
@@ -194,6 +204,8 @@ def abliterate(
     )
     modified = orthogonalize_(model, direction, strength)
     log.info("orthogonalised %d matrices with strength %.2f", len(modified), strength)
+    model.to(torch.float32)
+    vanilla = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32).eval()
 
     eval_prompts = harm_eval + safe_eval
     kls = first_token_kl(vanilla, model, tokenizer, eval_prompts)

@@ -33,6 +33,35 @@ print("ok")
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
 
 
+def test_the_edit_is_the_same_on_any_cpu(smoke_run):
+    """The direction and the weight edit are computed in float64 and the direction rounded to
+    float32, so that another CPU's summation order (the means differing in their last bits)
+    gives the same float32 direction, and the edited weights are the float64 edit rounded."""
+    code = """
+import sys, torch
+sys.path.insert(0, "scripts")
+from transformers import AutoModelForCausalLM
+from abliterate_body import orthogonalize_, refusal_direction, residual_writers
+torch.manual_seed(0)
+a, b = torch.randn(64, dtype=torch.float64), torch.randn(64, dtype=torch.float64)
+r = refusal_direction(a, b)
+assert r.dtype == torch.float32 and torch.equal(r, refusal_direction(a * (1 + 1e-13), b))
+m = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32)
+r = torch.randn(m.config.hidden_size); r = r / r.norm()
+w = {n: l.weight.data.clone() for n, l in residual_writers(m)}
+orthogonalize_(m, r, 1.0)
+r64 = r.double()
+for n, l in residual_writers(m):
+    edit = (w[n].double() - torch.outer(r64, r64 @ w[n].double())).float()
+    assert torch.equal(l.weight.data, edit), n
+print("ok")
+"""
+    proc = subprocess.run([str(env_python("hf")), "-c", code,
+                           str(smoke_run / "models" / "vanilla")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+
+
 def test_smoke_abliteration_moved_the_body(smoke_run):
     report = json.loads((smoke_run / "abliterate" / "abliterated.json").read_text())
     assert report["kl_mean"] > 0.01
