@@ -84,9 +84,12 @@ def empty_replies(errors: Path) -> set[str]:
     """The instruction ids whose only failure in the tool's error file is an empty reply."""
     if not errors.exists():
         return set()
-    rows = [json.loads(line) for line in errors.read_text().splitlines() if line.strip()]
-    empty = {r["id"] for r in rows if EMPTY_REPLY in r.get("metadata", {}).get("error", "")}
-    other = {r["id"] for r in rows if EMPTY_REPLY not in r.get("metadata", {}).get("error", "")}
+    empty, other = set(), set()
+    for line in errors.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            error = row.get("metadata", {}).get("error", "")
+            (empty if EMPTY_REPLY in error else other).add(row["id"])
     return empty - other
 
 
