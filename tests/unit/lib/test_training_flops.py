@@ -1,19 +1,10 @@
 """lib/training_flops.py: work per training token, from its parts."""
 
-from pathlib import Path
-
 import pytest
-import yaml
 
+from helpers.gb10_bodies import fullwidth_body
 from lib.training_flops import flops_per_token
-from lib.weight_traffic import Eagle3Drafter, MoeTextBody
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def fullwidth_body() -> MoeTextBody:
-    profile = yaml.safe_load((ROOT / "config" / "gb10-fullwidth.yaml").read_text())
-    return MoeTextBody.from_profile_body(profile["bodies"]["abliterated"])
+from lib.weight_traffic import Eagle3Drafter
 
 
 def test_each_test_time_training_step_adds_the_layer_and_head_forward_and_backward():

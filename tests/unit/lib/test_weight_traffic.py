@@ -5,17 +5,12 @@ seeds measured on a GB10 (a true bound cannot be below it)."""
 from pathlib import Path
 
 import pytest
-import yaml
 
+from helpers.gb10_bodies import fullwidth_body
 from lib.claims_ledger import load_claims
-from lib.weight_traffic import Eagle3Drafter, MoeTextBody, speculative_step_bytes
+from lib.weight_traffic import Eagle3Drafter, speculative_step_bytes
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def fullwidth_body() -> MoeTextBody:
-    profile = yaml.safe_load((ROOT / "config" / "gb10-fullwidth.yaml").read_text())
-    return MoeTextBody.from_profile_body(profile["bodies"]["abliterated"])
 
 
 def measured_sizes() -> dict[str, int]:
