@@ -23,6 +23,10 @@ a rounding boundary.
 The shift is measured on held-out prompts: mean KL divergence of the first-token next-token
 distribution (vanilla -> abliterated, as heretic reports it) and the refusal rate before and
 after on harmful prompts (refusal markers, REFUSAL_MARKERS), plus side-by-side generations.
+The measurement may run on a GPU (--eval-device cuda, taking the GPU's turn): on the CPU it
+was 138 of the 181 s the rule took for Qwen2.5-Coder-1.5B on an H200 machine's 16 cores
+(reports/runs/qwen-gpu/), and a study rebuilds four such bodies on every machine. The edit
+stays on the CPU, so the body's digest does not depend on the GPU; the shift's last digits do.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from lib import atomic_io
 from lib import body_contract
 from lib.body_checks import chat_input_ids, read_prompt_lines
+from lib.gpu_turn import GPU_USE_LOCK_ENV, gpu_turn
 
 log = logging.getLogger("abliterate_body")
 
@@ -121,7 +127,7 @@ def first_token_kl(reference, candidate, tokenizer, prompts: list[str]) -> list[
 
     kls = []
     for prompt in prompts:
-        ids = chat_input_ids(tokenizer, prompt)
+        ids = chat_input_ids(tokenizer, prompt).to(reference.device)
         with torch.no_grad():
             p = F.log_softmax(reference(ids).logits[0, -1].float(), -1)
             q = F.log_softmax(candidate(ids).logits[0, -1].float(), -1)
@@ -152,7 +158,7 @@ def greedy_replies(
             batch = tokenizer(
                 texts[start:start + batch_size], return_tensors="pt", padding=True,
                 add_special_tokens=False,
-            )
+            ).to(model.device)
             with torch.no_grad():
                 out = model.generate(
                     **batch, max_new_tokens=max_new_tokens, do_sample=False,
@@ -181,6 +187,7 @@ def unsupported_body(config: dict) -> str | None:
 def abliterate(
     body: Path, out_dir: Path, report: Path, harmful: Path, harmless: Path, n_direction: int,
     direction_layer_fraction: float, strength: float, max_new_tokens: int, min_kl: float,
+    eval_device: str = "cpu", gpu_lock: str | None = None,
 ) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -204,14 +211,18 @@ def abliterate(
     )
     modified = orthogonalize_(model, direction, strength)
     log.info("orthogonalised %d matrices with strength %.2f", len(modified), strength)
-    model.to(torch.float32)
-    vanilla = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32).eval()
-
-    eval_prompts = harm_eval + safe_eval
-    kls = first_token_kl(vanilla, model, tokenizer, eval_prompts)
-    before = greedy_replies(vanilla, tokenizer, harm_eval, max_new_tokens)
-    after = greedy_replies(model, tokenizer, harm_eval, max_new_tokens)
-    safe_after = greedy_replies(model, tokenizer, safe_eval[:3], max_new_tokens)
+    # the shift, measured on eval_device in float32 (module doc); the body goes back to the CPU
+    with gpu_turn(gpu_lock if eval_device != "cpu" else None):
+        model.to(torch.float32).to(eval_device)
+        vanilla = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32)
+        vanilla = vanilla.to(eval_device).eval()
+        eval_prompts = harm_eval + safe_eval
+        kls = first_token_kl(vanilla, model, tokenizer, eval_prompts)
+        before = greedy_replies(vanilla, tokenizer, harm_eval, max_new_tokens)
+        after = greedy_replies(model, tokenizer, harm_eval, max_new_tokens)
+        safe_after = greedy_replies(model, tokenizer, safe_eval[:3], max_new_tokens)
+        del vanilla
+        model.to("cpu")
     shift = ShiftMeasurement(
         kl_mean=sum(kls) / len(kls),
         kl_per_prompt=kls,
@@ -232,6 +243,7 @@ def abliterate(
         "modified_matrices": len(modified),
         "n_direction_prompts": n_direction,
         "n_eval_prompts": len(eval_prompts),
+        "eval_device": eval_device,
         "kl_mean": shift.kl_mean,
         "kl_per_prompt": shift.kl_per_prompt,
         "refusal_rate_before": shift.refusal_rate_before,
@@ -269,10 +281,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--strength", type=float, required=True)
     p.add_argument("--max-new-tokens", type=int, default=48)
     p.add_argument("--min-kl", type=float, required=True)
+    p.add_argument("--eval-device", default="cpu",
+                   help="where the shift is measured (cpu, cuda); the edit is always on the CPU")
+    p.add_argument("--gpu-lock", default=os.environ.get(GPU_USE_LOCK_ENV),
+                   help="measure on the GPU only while holding this file lock (default:"
+                        f" ${GPU_USE_LOCK_ENV}, which scripts/plumbing/gpu_job.py sets)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     abliterate(a.body, a.out, a.report, a.harmful, a.harmless, a.n_direction,
-               a.direction_layer_fraction, a.strength, a.max_new_tokens, a.min_kl)
+               a.direction_layer_fraction, a.strength, a.max_new_tokens, a.min_kl,
+               a.eval_device, a.gpu_lock)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ overlap another job's, which the README states. Training takes the same lock (gp
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -31,10 +30,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger("serving")
+from lib.gpu_turn import GPU_USE_LOCK_ENV, GpuTurn
 
-# Set by plumbing/gpu_job.py (the same name as its USE_LOCK_ENV): the lock of this job's GPU turn.
-GPU_USE_LOCK_ENV = "GPU_USE_LOCK"
+log = logging.getLogger("serving")
 
 
 # Snakemake exports these as the job's thread count; vLLM's CPU backend pins its worker to the
@@ -238,7 +236,7 @@ class VllmServer:
         self.startup_s: float | None = None
         self.lock_wait_s: float = 0.0
         self._previous_sigterm = None
-        self._lock_fh = None
+        self._turn = GpuTurn(spec.gpu_lock)
 
     @property
     def base_url(self) -> str:
@@ -274,15 +272,7 @@ class VllmServer:
 
     def take_gpu_lock(self) -> None:
         """Block until this job may use the GPU (see the module docstring)."""
-        if self.spec.gpu_lock is None:
-            return
-        Path(self.spec.gpu_lock).parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(self.spec.gpu_lock, "a")
-        started = time.monotonic()
-        log.info("waiting for the GPU lock %s", self.spec.gpu_lock)
-        fcntl.flock(self._lock_fh, fcntl.LOCK_EX)
-        self.lock_wait_s = time.monotonic() - started
-        log.info("GPU lock taken after %.0f s", self.lock_wait_s)
+        self.lock_wait_s = self._turn.take()
 
     def __exit__(self, *exc) -> None:
         self.stop()
@@ -326,10 +316,7 @@ class VllmServer:
                 self.proc.wait()
             except ProcessLookupError:
                 pass
-        if self._lock_fh is not None:
-            fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
+        self._turn.release()
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None

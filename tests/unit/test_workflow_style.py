@@ -106,7 +106,8 @@ def test_every_gpu_rule_goes_through_the_one_gpu_job_wrapper():
             if "use rule" not in block.split("\n")[0]:
                 assert "gpu_job=gpu_job(" in block and '"{params.gpu_job}' in block, name
     assert {"bench_cell", "train_drafter", "regenerate_responses", "extract_hidden_states",
-            "extract_hidden_states_vllm", "synthesize_instructions"} <= set(gpu_rules)
+            "extract_hidden_states_vllm", "synthesize_instructions",
+            "abliterate_body"} <= set(gpu_rules)
 
 
 def test_the_repo_names_no_file_outside_it():
