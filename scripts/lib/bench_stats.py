@@ -183,11 +183,35 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, positions: list[str], n_boot: int, 
             for s in pa if s in pb}
 
 
+class MeasuredApart(ValueError):
+    """Two series' tok/s that cannot be compared: they were measured on different machines."""
+
+
+def machines(df: pd.DataFrame) -> set[str]:
+    """The machines (GPU models, or the CPU where there is none) a series was measured on;
+    empty for cells that did not record theirs."""
+    if "machine" not in df:
+        return set()
+    return {m for m in df["machine"].dropna().unique() if m}
+
+
+def require_same_machine(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """MeasuredApart unless a and b ran on the same machine. A study's bench may be spread over
+    several machines (one part each): throughput depends on the GPU, so a tok/s ratio across
+    two is no speed-up; acceptance depends on the drafter and the body, and is compared as is."""
+    ma, mb = machines(a), machines(b)
+    if ma and mb and ma != mb:
+        raise MeasuredApart(f"measured on different machines ({' + '.join(sorted(ma))} vs"
+                            f" {' + '.join(sorted(mb))})")
+
+
 def speedup_draws(a: pd.DataFrame, base: pd.DataFrame, n_boot: int, seed: int
                   ) -> tuple[pd.DataFrame, np.ndarray, list[float], np.ndarray, np.ndarray]:
     """a restricted to the prompts both series ran, the prompt draws, the tok/s of a and of base,
     and their bootstrap draws: one draw of the prompts for both, the repeats of
-    each series drawn independently (they ran on different servers)."""
+    each series drawn independently (they ran on different servers). MeasuredApart when the
+    two ran on different machines."""
+    require_same_machine(a, base)
     shared = np.intersect1d(a["prompt_index"].unique(), base["prompt_index"].unique())
     a, base = (x[x["prompt_index"].isin(shared)] for x in (a, base))
     idx = draws(len(shared), n_boot, seed)
@@ -267,6 +291,18 @@ def ratio_row(statistic: str, est: float, lo: float, hi: float, shared: int,
             "equivalence": equivalence(lo, hi, margin, ratio=True)}
 
 
+def tok_s_ratio_row(statistic: str, a: pd.DataFrame, b: pd.DataFrame, n_boot: int, seed: int,
+                    margins: dict[str, float]) -> dict:
+    """The tok/s ratio a over b with its verdict, or not judged where they ran apart."""
+    try:
+        return ratio_row(statistic, *speedup(a, b, n_boot, seed), margins)
+    except MeasuredApart as apart:
+        nan = float("nan")
+        return {"statistic": statistic, "kind": "ratio", "estimate": nan, "lo": nan, "hi": nan,
+                "prompts": 0, "verdict": f"not judged: {apart}",
+                "margin": margin_of("speedup", margins), "equivalence": "not judged"}
+
+
 def one_factor_pairs(series_keys) -> list[tuple[tuple, tuple]]:
     """(a, b) pairs of speculative series keys (SERIES order) with the same n, endpoint and
     temperature that differ in exactly one of body and drafter: a body shift under one drafter,
@@ -303,8 +339,7 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
         rows.append({"temperature": temp, "endpoint": endpoint,
                      "a": series_label(body, drafter, n, endpoint),
                      "b": series_label(body, "none", 0, endpoint)}
-                    | ratio_row("speedup (tok/s ratio)", *speedup(a, base, n_boot, seed),
-                                margins))
+                    | tok_s_ratio_row("speedup (tok/s ratio)", a, base, n_boot, seed, margins))
     for (body, drafter, n, endpoint, temp), a in sorted(groups.items()):
         chat = groups.get((body, drafter, n, "chat", temp))
         if endpoint != "raw" or chat is None:
@@ -313,8 +348,8 @@ def comparisons(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
                   "a": series_label(body, drafter, n, "raw"),
                   "b": series_label(body, drafter, n, "chat")}
         rows += [labels | r for r in differences(a, chat, n, n_boot, seed, margins, ("tok_s",))]
-        rows.append(labels | ratio_row("tok/s ratio (raw over chat)",
-                                       *speedup(a, chat, n_boot, seed), margins))
+        rows.append(labels | tok_s_ratio_row("tok/s ratio (raw over chat)", a, chat, n_boot,
+                                             seed, margins))
     return pd.DataFrame(rows)
 
 

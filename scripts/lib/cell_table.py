@@ -12,8 +12,16 @@ from lib.degeneration import rates, repetition_counts
 COLUMNS = [
     "body", "drafter", "method", "n", "endpoint", "rep", "seed", "temperature", "max_tokens",
     "tok_s_aggregate", "tok_s_per_prompt", "total_output_tokens", "acceptance_rate",
-    "acceptance_length", "mean_logprob", "logprob_tokens", "vllm_package",
+    "acceptance_length", "mean_logprob", "logprob_tokens", "vllm_package", "machine",
 ]
+
+
+def machine_label(record: dict) -> str:
+    """What measured a cell: its GPU models, or its CPU where it had none ("" when the cell did
+    not record its machine). Tok/s ratios are judged only between cells of one label
+    (lib/bench_stats.py, require_same_machine)."""
+    machine = record.get("provenance", {}).get("machine") or {}
+    return " + ".join(machine.get("gpus") or []) or machine.get("processor") or ""
 
 
 def cell_row(record: dict) -> dict:
@@ -25,6 +33,7 @@ def cell_row(record: dict) -> dict:
                                         "total_output_tokens", "acceptance_rate",
                                         "acceptance_length", "mean_logprob", "logprob_tokens")}
     row["vllm_package"] = record["provenance"]["vllm_package"]
+    row["machine"] = machine_label(record)
     row |= {k: v for k, v in metrics.items()
             if k.startswith("bench_serve_") and not isinstance(v, list)}
     row["counter_problems"] = "; ".join(record.get("counter_problems") or [])
@@ -41,6 +50,7 @@ def prompt_rows(record: dict) -> list[dict]:
     cell = record["cell"]
     key = {k: cell.get(k) for k in ("body", "drafter", "n", "temperature", "rep")}
     key["endpoint"] = cell.get("endpoint", DEFAULT_ENDPOINT)
+    key["machine"] = machine_label(record)
     rows = []
     for r in record.get("per_prompt") or []:
         row = key | {k: r[k] for k in ("prompt_index", "output_tokens", "latency_s",

@@ -25,8 +25,8 @@ A series that failed the fidelity gate is reported as such, not as "not measurab
 import re
 
 import pandas as pd
-from lib.bench_stats import (MIN_CONDITIONING_EVENTS, N_BOOT, equivalence, margin_of, paired,
-                             position_columns, speedup)
+from lib.bench_stats import (MIN_CONDITIONING_EVENTS, N_BOOT, MeasuredApart, equivalence,
+                             margin_of, paired, position_columns, speedup)
 from lib.bench_keys import with_endpoint
 from lib.claims_ledger import ClaimError, as_list
 from lib.fidelity import fidelity_status
@@ -399,7 +399,10 @@ def control_verdict(claim: dict, prompts: pd.DataFrame | None, margins: dict[str
         b = series_of(rows, "vanilla", "none", 0)
         if a.empty or b.empty:
             return "not judged: this run lacks a no-speculation cell on both bodies"
-        est, lo, hi, _ = speedup(a, b, n_boot, 0)
+        try:
+            est, lo, hi, _ = speedup(a, b, n_boot, 0)
+        except MeasuredApart as apart:
+            return f"not judged: the no-speculation cells were {apart}"
         m = margin_of("speedup", margins)
         eq = equivalence(lo, hi, m, ratio=True)
         head = ("supported" if eq.startswith("equivalent")
@@ -469,8 +472,12 @@ def best_n_verdict(rows: pd.DataFrame, c: dict, where: str, n_boot: int) -> str:
 def faster_than(best: pd.DataFrame, others: dict[int, pd.DataFrame], n_boot: int
                 ) -> tuple[str, str]:
     """Whether `best` has more tok/s than each of `others` (by n): supported when every ratio's
-    interval lies above 1, contradicted when one lies below, and the ratios in words."""
-    ratios = {n: speedup(best, other, n_boot, 0) for n, other in sorted(others.items())}
+    interval lies above 1, contradicted when one lies below, and the ratios in words; not judged
+    when the series ran on different machines."""
+    try:
+        ratios = {n: speedup(best, other, n_boot, 0) for n, other in sorted(others.items())}
+    except MeasuredApart as apart:
+        return "not judged", f"the series were {apart}"
     words = "; ".join(f"over n = {n}: {e:.3f} [{lo:.3f}, {hi:.3f}]"
                       for n, (e, lo, hi, _) in ratios.items())
     head = ("supported" if all(lo > 1 for _, lo, _, _ in ratios.values())

@@ -22,12 +22,16 @@ checks read it), the throughput sweep and the no-speculation baseline.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from lib.bench_keys import SERIES, with_endpoint
-from lib.bench_stats import (N_BOOT, interval, position_columns, prompt_sums, speedup_draws,
-                             statistics)
+from lib.bench_stats import (N_BOOT, MeasuredApart, interval, position_columns, prompt_sums,
+                             speedup_draws, statistics)
 from lib.claims_ledger import as_list
+
+log = logging.getLogger("step_cost")
 
 
 def step_cost(a: pd.DataFrame, base: pd.DataFrame, n: int, n_boot: int = N_BOOT, seed: int = 0
@@ -48,15 +52,22 @@ def step_cost(a: pd.DataFrame, base: pd.DataFrame, n: int, n_boot: int = N_BOOT,
 
 def run_step_costs(prompts: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
     """c(n) of every speculative series of the bench's per-prompt table that has its body's
-    no-speculation series on the same endpoint at the same temperature."""
+    no-speculation series on the same endpoint at the same temperature, measured on the same
+    machine (a series measured apart from its base is left out, with a warning in the log)."""
     groups = dict(tuple(with_endpoint(prompts).groupby(SERIES)))
     rows = []
     for (body, drafter, n, endpoint, temp), a in sorted(groups.items()):
         base = groups.get((body, "none", 0, endpoint, temp))
         if n == 0 or base is None:
             continue
+        try:
+            cost = step_cost(a, base, n, n_boot, seed)
+        except MeasuredApart as apart:
+            log.warning("no step cost for %s/%s n = %d (%s, T = %g): %s", body, drafter, n,
+                        endpoint, temp, apart)
+            continue
         rows.append({"body": body, "drafter": drafter, "n": n, "endpoint": endpoint,
-                     "temperature": temp} | step_cost(a, base, n, n_boot, seed))
+                     "temperature": temp} | cost)
     columns = [*SERIES, "acceptance_length", "speedup", "step_cost", "lo", "hi", "prompts"]
     return pd.DataFrame(rows, columns=columns)
 

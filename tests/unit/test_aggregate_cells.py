@@ -100,3 +100,13 @@ def test_greedy_outputs_that_differ_fail_the_gate_at_t0():
     gated = greedy_gate(rows, 0.95)
     assert gated["fidelity"].tolist() == ["FAIL", "ok", "ok"]
     assert gated["fidelity_ok"].tolist() == [False, True, True]
+
+
+def test_each_cell_names_the_machine_that_measured_it():
+    from lib.cell_table import machine_label
+
+    gpu = {"provenance": {"machine": {"gpus": ["NVIDIA H200"], "processor": "AMD EPYC"}}}
+    cpu = {"provenance": {"machine": {"gpus": [], "processor": "AMD EPYC 9554"}}}
+    assert machine_label(gpu) == "NVIDIA H200"
+    assert machine_label(cpu) == "AMD EPYC 9554"
+    assert machine_label({"provenance": {"vllm_package": "vllm"}}) == ""  # not recorded

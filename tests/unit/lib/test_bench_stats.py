@@ -213,3 +213,39 @@ def test_raw_against_chat_is_a_paired_comparison_of_acceptance_and_repetition():
     # within one endpoint, degeneration is not a comparison statistic
     assert not comp[(comp["endpoint"] != "raw - chat")
                     & comp["statistic"].isin(["seq_rep_4", "distinct_2"])].shape[0]
+
+
+def test_a_tok_s_ratio_across_two_machines_is_not_judged():
+    """A bench spread over machines: the speed-up of a series over its body's no-speculation
+    cell measured on another GPU is no speed-up; the acceptance comparison still stands."""
+    table = prompts_table({("abl", "none", 0): [], ("abl", "ft", 2): [0.8, 0.8],
+                           ("abl", "van", 2): [0.5, 0.5]})
+    table["machine"] = np.where(table["drafter"] == "ft", "NVIDIA H100 80GB HBM3", "NVIDIA H200")
+    rows = comparisons(table, n_boot=300)
+    ratio = rows[rows["kind"] == "ratio"].set_index("a")
+    ft, van = ratio.loc["ft drafter on abl n=2, chat"], ratio.loc["van drafter on abl n=2, chat"]
+    assert ft["verdict"] == ("not judged: measured on different machines (NVIDIA H100 80GB HBM3"
+                             " vs NVIDIA H200)")
+    assert np.isnan(ft["estimate"]) and ft["equivalence"] == "not judged"
+    assert van["verdict"] == "separated"  # the same machine: judged as before
+    a0 = rows[(rows["kind"] == "difference") & (rows["statistic"] == "a0")].iloc[0]
+    assert a0["verdict"] == "separated"
+
+
+def test_cells_that_did_not_record_their_machine_are_compared_as_before():
+    table = prompts_table({("abl", "none", 0): [], ("abl", "ft", 2): [0.8, 0.8]})
+    table["machine"] = np.where(table["n"] == 0, "", "NVIDIA H200")
+    assert comparisons(table, n_boot=300).query("kind == 'ratio'")["verdict"].tolist() == [
+        "separated"]
+
+
+def test_the_erratum_does_not_rank_n_across_machines():
+    from lib.erratum import faster_than
+
+    table = prompts_table({("abl", "ft", 1): [0.8], ("abl", "ft", 2): [0.8, 0.8]})
+    table["machine"] = np.where(table["n"] == 1, "NVIDIA H100 80GB HBM3", "NVIDIA H200")
+    head, words = faster_than(table[table["n"] == 2], {1: table[table["n"] == 1]}, 300)
+    assert head == "not judged" and "different machines" in words
+    table["machine"] = "NVIDIA H200"
+    assert faster_than(table[table["n"] == 2], {1: table[table["n"] == 1]}, 300)[0] == (
+        "supported")
