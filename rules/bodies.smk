@@ -66,12 +66,14 @@ rule make_tiny_body:
         intermediate_size=body_setting("intermediate_size"),
         seed=body_setting("seed"),
         initializer_range=body_setting("initializer_range"),
+        architecture=tiny_body_architecture,
     shell:
         "{params.python} scripts/make_tiny_body.py --out {output} --corpus {input.corpus}"
         " --prompts {input.prompts} --vocab-size {params.vocab_size}"
         " --hidden-size {params.hidden_size} --layers {params.layers} --heads {params.heads}"
         " --kv-heads {params.kv_heads} --intermediate-size {params.intermediate_size}"
-        " --seed {params.seed} --initializer-range {params.initializer_range} > {log} 2>&1"
+        " --seed {params.seed} --initializer-range {params.initializer_range}"
+        " --architecture {params.architecture} > {log} 2>&1"
 
 
 rule make_tiny_gemma4_body:

@@ -101,14 +101,27 @@ def padded_vocab_size(tokens: int) -> int:
     return -(-tokens // 64) * 64
 
 
-def make_model(tokenizer, hidden_size: int, layers: int, heads: int, kv_heads: int,
-               intermediate_size: int, seed: int, initializer_range: float):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+# The decoder families a tiny body may take: Llama (the smoke and miniature bodies) and Qwen2
+# (the Qwen study's body, whose EAGLE-3 path in speculators and vLLM a CPU run can then check
+# before a GPU machine trains on it); the same widths, Qwen2 adding biases to q, k and v.
+ARCHITECTURES = {"llama": ("LlamaConfig", "LlamaForCausalLM"),
+                 "qwen2": ("Qwen2Config", "Qwen2ForCausalLM")}
 
+
+def make_model(tokenizer, hidden_size: int, layers: int, heads: int, kv_heads: int,
+               intermediate_size: int, seed: int, initializer_range: float,
+               architecture: str = "llama"):
+    import torch
+    import transformers
+
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown tiny-body architecture {architecture!r}; one of"
+                         f" {sorted(ARCHITECTURES)}")
+    config_class, model_class = (getattr(transformers, name)
+                                 for name in ARCHITECTURES[architecture])
     torch.manual_seed(seed)
     vocab = padded_vocab_size(len(tokenizer))
-    config = LlamaConfig(
+    config = config_class(
         vocab_size=vocab,
         hidden_size=hidden_size,
         intermediate_size=intermediate_size,
@@ -125,4 +138,4 @@ def make_model(tokenizer, hidden_size: int, layers: int, heads: int, kv_heads: i
         pad_token_id=tokenizer.pad_token_id,
         torch_dtype="bfloat16",
     )
-    return LlamaForCausalLM(config).to(torch.bfloat16).eval()
+    return model_class(config).to(torch.bfloat16).eval()

@@ -402,3 +402,17 @@ def test_commands_without_cores_still_work():
                                str(ROOT / "config" / "smoke.yaml")], cwd=ROOT,
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_the_qwen2_trial_overlay_validates_and_names_only_the_family(tmp_path):
+    """config/trials/smoke-qwen2.yaml over the smoke profile: a valid profile whose only
+    changes are its name and its tiny body's decoder family; another family is refused."""
+    overlay = yaml.safe_load((ROOT / "config" / "trials" / "smoke-qwen2.yaml").read_text())
+    assert overlay == {"profile": "trial-smoke-qwen2",
+                       "bodies": {"vanilla": {"architecture": "qwen2"}}}
+    cfg = load("smoke.yaml")
+    cfg["bodies"]["vanilla"]["architecture"] = "qwen2"
+    validate(cfg, str(ROOT / "config" / "schema.yaml"))
+    cfg["bodies"]["vanilla"]["architecture"] = "mamba"
+    proc = snakemake("-n", "--configfile", str(write_config(tmp_path, cfg)), check=False)
+    assert proc.returncode != 0 and "architecture" in proc.stdout + proc.stderr
