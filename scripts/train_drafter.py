@@ -393,28 +393,62 @@ def check_start_drafter(start: Path, verifier: Path) -> None:
         raise SystemExit(f"refusing to start from {start} for {verifier}: " + "; ".join(problems))
 
 
+# A speculators EAGLE-3 drafter's copy of its verifier's token embedding (frozen in training)
+EMBEDDING = "embed_tokens.weight"
+
+
+def verifier_embedding(drafter_config: dict):
+    """The token embedding of the verifier a drafter was trained for (its config's
+    speculators_config.verifier.name_or_path, rebuilt on this machine): the tensor a speculators
+    EAGLE-3 drafter holds frozen and a compact copy leaves out (scripts/tools/compact_drafter.py).
+    Multimodal bodies nest the text embedding; vision and audio embeddings are not it."""
+    from safetensors import safe_open
+
+    verifier = Path(drafter_config["speculators_config"]["verifier"]["name_or_path"])
+    for path in sorted(verifier.glob("*.safetensors")):
+        with safe_open(path, "pt") as f:
+            for name in f.keys():
+                if name.endswith(EMBEDDING) and not re.search(r"vision|audio", name):
+                    return f.get_tensor(name)
+    raise SystemExit(f"the starting drafter has no token embedding (a compact copy) and its "
+                     f"verifier {verifier} has none to restore it from: rebuild that body here "
+                     "or start from the full drafter")
+
+
 def stage_start_drafter(src: Path, dst: Path) -> Path:
     """A float32 copy of the starting drafter. Published drafters are bf16 (for vLLM), and
     `--from-pretrained` loads them as saved, while speculators keeps master weights in float32:
     under bf16 autocast (GPU) that mix works, under float32 (our CPU setting) the first matmul
-    fails with "expected m1 and m2 to have the same dtype"."""
-    import torch
+    fails with "expected m1 and m2 to have the same dtype".
+
+    An EAGLE-3 drafter carried without its token embedding (a compact copy, as `gpu_study.sh
+    collect drafters` brings one to the next machine) gets its verifier's back: speculators
+    0.9.0 would otherwise start from a randomly initialised embedding (it fills the verifier's
+    in only where the loaded one is NaN), and training keeps that embedding frozen."""
     from safetensors.torch import load_file, save_file
 
     if dst.exists():
         shutil.rmtree(dst)
     dst.mkdir(parents=True)
+    config = json.loads((src / "config.json").read_text())
+    files = sorted(f for f in src.iterdir() if f.suffix == ".safetensors")
+    tensors = {f: {k: v.float() if v.is_floating_point() else v for k, v in load_file(f).items()}
+               for f in files}
+    compact = (config.get("speculators_model_type") == "eagle3" and files
+               and not any(k.endswith(EMBEDDING) for t in tensors.values() for k in t))
+    if compact:
+        tensors[files[0]][EMBEDDING] = verifier_embedding(config).float()
+        log.info("the starting drafter had no token embedding: restored its verifier's (%s)",
+                 config["speculators_config"]["verifier"]["name_or_path"])
+    for f in files:
+        save_file(tensors[f], dst / f.name, metadata={"format": "pt"})
     for f in src.iterdir():
-        if f.suffix == ".safetensors":
-            tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(f).items()}
-            save_file(tensors, dst / f.name, metadata={"format": "pt"})
-        elif f.name == "config.json":
-            config = json.loads(f.read_text())
+        if f.name == "config.json":
             for key in ("dtype", "torch_dtype"):
                 if key in config:
                     config[key] = "float32"
             (dst / f.name).write_text(json.dumps(config, indent=2) + "\n")
-        elif f.is_file():
+        elif f.is_file() and f.suffix != ".safetensors":
             shutil.copy2(f, dst / f.name)
     return dst
 

