@@ -66,7 +66,7 @@ rule make_tiny_body:
         intermediate_size=body_setting("intermediate_size"),
         seed=body_setting("seed"),
         initializer_range=body_setting("initializer_range"),
-        architecture=tiny_body_architecture,
+        architecture=body_setting("architecture"),
     shell:
         "{params.python} scripts/make_tiny_body.py --out {output} --corpus {input.corpus}"
         " --prompts {input.prompts} --vocab-size {params.vocab_size}"

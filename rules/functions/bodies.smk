@@ -6,11 +6,6 @@ def body_setting(key):
     return lambda wildcards: config["bodies"][wildcards.body].get(key)
 
 
-def tiny_body_architecture(wildcards):
-    """A tiny random body's decoder family (llama unless the profile says qwen2)."""
-    return config["bodies"][wildcards.body].get("architecture", "llama")
-
-
 def body_json_setting(key):
     """Param function: a mapping of the body's config entry as JSON ({} when absent)."""
     return lambda wildcards: json.dumps(
