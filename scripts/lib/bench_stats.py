@@ -298,9 +298,8 @@ def tok_s_ratio_row(statistic: str, a: pd.DataFrame, b: pd.DataFrame, n_boot: in
         return ratio_row(statistic, *speedup(a, b, n_boot, seed), margins)
     except MeasuredApart as apart:
         nan = float("nan")
-        return {"statistic": statistic, "kind": "ratio", "estimate": nan, "lo": nan, "hi": nan,
-                "prompts": 0, "verdict": f"not judged: {apart}",
-                "margin": margin_of("speedup", margins), "equivalence": "not judged"}
+        return ratio_row(statistic, nan, nan, nan, 0, margins) | {
+            "verdict": f"not judged: {apart}", "equivalence": "not judged"}
 
 
 def one_factor_pairs(series_keys) -> list[tuple[tuple, tuple]]:
