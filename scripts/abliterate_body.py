@@ -211,12 +211,14 @@ def abliterate(
     )
     modified = orthogonalize_(model, direction, strength)
     log.info("orthogonalised %d matrices with strength %.2f", len(modified), strength)
-    # the shift, measured on eval_device in float32 (module doc); the body goes back to the CPU
+    # the shift, measured on eval_device in float32 (module doc); the body goes back to the CPU.
+    # Both are loaded before the GPU's turn is taken: reading weights from disk needs no GPU.
+    model.to(torch.float32)
+    vanilla = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32).eval()
+    eval_prompts = harm_eval + safe_eval
     with gpu_turn(gpu_lock if eval_device != "cpu" else None):
-        model.to(torch.float32).to(eval_device)
-        vanilla = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float32)
-        vanilla = vanilla.to(eval_device).eval()
-        eval_prompts = harm_eval + safe_eval
+        model.to(eval_device)
+        vanilla.to(eval_device)
         kls = first_token_kl(vanilla, model, tokenizer, eval_prompts)
         before = greedy_replies(vanilla, tokenizer, harm_eval, max_new_tokens)
         after = greedy_replies(model, tokenizer, harm_eval, max_new_tokens)
