@@ -41,6 +41,7 @@ from lib import resume_key
 from lib import serving
 from lib import watchdog
 from lib.drafter_checks import drafter_problems
+from lib.drafter_embedding import EMBEDDING_SUFFIX, is_eagle3, verifier_embedding
 
 log = logging.getLogger("train_drafter")
 
@@ -393,28 +394,6 @@ def check_start_drafter(start: Path, verifier: Path) -> None:
         raise SystemExit(f"refusing to start from {start} for {verifier}: " + "; ".join(problems))
 
 
-# A speculators EAGLE-3 drafter's copy of its verifier's token embedding (frozen in training)
-EMBEDDING = "embed_tokens.weight"
-
-
-def verifier_embedding(drafter_config: dict):
-    """The token embedding of the verifier a drafter was trained for (its config's
-    speculators_config.verifier.name_or_path, rebuilt on this machine): the tensor a speculators
-    EAGLE-3 drafter holds frozen and a compact copy leaves out (scripts/tools/compact_drafter.py).
-    Multimodal bodies nest the text embedding; vision and audio embeddings are not it."""
-    from safetensors import safe_open
-
-    verifier = Path(drafter_config["speculators_config"]["verifier"]["name_or_path"])
-    for path in sorted(verifier.glob("*.safetensors")):
-        with safe_open(path, "pt") as f:
-            for name in f.keys():
-                if name.endswith(EMBEDDING) and not re.search(r"vision|audio", name):
-                    return f.get_tensor(name)
-    raise SystemExit(f"the starting drafter has no token embedding (a compact copy) and its "
-                     f"verifier {verifier} has none to restore it from: rebuild that body here "
-                     "or start from the full drafter")
-
-
 def stage_start_drafter(src: Path, dst: Path) -> Path:
     """A float32 copy of the starting drafter. Published drafters are bf16 (for vLLM), and
     `--from-pretrained` loads them as saved, while speculators keeps master weights in float32:
@@ -434,10 +413,10 @@ def stage_start_drafter(src: Path, dst: Path) -> Path:
     files = sorted(f for f in src.iterdir() if f.suffix == ".safetensors")
     tensors = {f: {k: v.float() if v.is_floating_point() else v for k, v in load_file(f).items()}
                for f in files}
-    compact = (config.get("speculators_model_type") == "eagle3" and files
-               and not any(k.endswith(EMBEDDING) for t in tensors.values() for k in t))
+    compact = (is_eagle3(config) and files
+               and not any(k.endswith(EMBEDDING_SUFFIX) for t in tensors.values() for k in t))
     if compact:
-        tensors[files[0]][EMBEDDING] = verifier_embedding(config).float()
+        tensors[files[0]][EMBEDDING_SUFFIX] = verifier_embedding(config).float()
         log.info("the starting drafter had no token embedding: restored its verifier's (%s)",
                  config["speculators_config"]["verifier"]["name_or_path"])
     for f in files:

@@ -26,13 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
-EMBEDDING_SUFFIX = "embed_tokens.weight"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def is_eagle3(config: dict) -> bool:
-    return config.get("speculators_model_type") == "eagle3"
+from lib.drafter_embedding import EMBEDDING_SUFFIX, is_eagle3  # noqa: E402
 
 
 def compact(src: Path, dst: Path) -> dict[str, list[str]]:
