@@ -5,15 +5,16 @@ erratum read the verdict).
 Speculative decoding (with correct rejection sampling) leaves the output distribution
 unchanged, so the mean target log-prob of the sampled tokens must match that of the same body
 served without speculation on the same endpoint at the same temperature. The unit judged is a
-series (body, drafter, n, endpoint, T), its repeats pooled. The threshold comes from the data: FIDELITY_Z standard errors of the
-difference, paired by prompt (both means are over the same prompts, so a prompt's own
-difficulty cancels) with the repeats of a prompt pooled into one unit (paired_difference),
-capped by the config's `max_delta_logprob` when there are too few prompts for the standard
-error to mean much. At T > 0 a second, sharper test: the temperature the tokens say they were
-drawn at (lib/temperature_score.py) against the body's own n=0 cells, paired the same way, in
-temperature units (temperature_shift), beyond FIDELITY_Z standard errors. A series beyond
-either has each of its repeats marked fidelity "FAIL" (fidelity_ok=False); the report refuses
-to plot it and the `fidelity_gate` rule fails the run naming it.
+series (body, drafter, n, endpoint, T), its repeats pooled. The threshold comes from the data:
+fidelity_multiplier standard errors of the difference (FIDELITY_Z = 4 with many prompts,
+Student's t at the same tail with few), paired by prompt (both means are over the same prompts,
+so a prompt's own difficulty cancels) with the repeats of a prompt pooled into one unit
+(paired_difference), capped by the config's `max_delta_logprob`. At T > 0 a second, sharper
+test: the temperature the tokens say they were drawn at (lib/temperature_score.py) against the
+body's own n=0 cells, paired the same way, in temperature units (temperature_shift), beyond as
+many standard errors. A series beyond either has each of its repeats marked fidelity "FAIL"
+(fidelity_ok=False); the report refuses to plot it and the `fidelity_gate` rule fails the run
+naming it.
 At T = 0 the greedy tokens are also compared with the n=0 cell's of the same repeat, prompt by
 prompt (greedy_match: the share of prompts with identical tokens; greedy_prefix: the mean share
 of tokens before the first difference); a speculative cell fails too when greedy_prefix is below
@@ -26,13 +27,31 @@ that label, and listed as such.
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from lib.bench_keys import REFERENCE, ROW, SERIES, with_endpoint
 
-# Standard errors of the mean log-prob difference a correct sampler may show: at 4 the chance
-# of failing a correct series is ~6e-5 (normal approximation). On the committed GPU study (40
-# prompts x 128 tokens x 3 repeats) the paired series rule puts the T = 0.7 thresholds at
-# 0.095-0.136 nats (docs/methods.md, "Output fidelity").
+# Standard errors of the mean log-prob difference a correct sampler may show, with many
+# prompts: at 4 the chance of failing a correct series is ~6e-5 (normal). On the committed GPU
+# study (40 prompts x 128 tokens x 3 repeats) the paired series rule put the T = 0.7 thresholds
+# at 0.095-0.136 nats (docs/methods.md, "Output fidelity").
 FIDELITY_Z = 4.0
+# The chance of failing a correct series that FIDELITY_Z stands for, kept at any number of
+# prompts: the standard error is estimated from the prompts, so the multiplier is Student's t
+# with (prompts - 1) degrees of freedom at this two-sided tail (fidelity_multiplier).
+FIDELITY_TAIL = 2 * stats.norm.sf(FIDELITY_Z)
+
+
+def fidelity_multiplier(prompts: int) -> float:
+    """How many estimated standard errors a correct series may stray with `prompts` prompt
+    units: 4.48 at 40 prompts, 6.24 at 12, 126 at 3 (a fixed 4 failed a correct series at the
+    smoke's 3 prompts: t with 2 degrees of freedom passes 4 with probability 0.057); NaN below
+    2 prompts."""
+    return float(stats.t.isf(FIDELITY_TAIL / 2, prompts - 1)) if prompts >= 2 else float("nan")
+
+
+def shared_prompts(cell: pd.DataFrame, reference: pd.DataFrame) -> int:
+    """The prompt units both sides measured: what paired_difference's standard error is over."""
+    return len(set(cell["prompt_index"]) & set(reference["prompt_index"]))
 
 def fidelity_status(cells: pd.DataFrame) -> pd.Series:
     """Each row's fidelity verdict: ok, FAIL or "not judged: ..." (aggregate_cells writes it;
@@ -111,13 +130,14 @@ def temperature_shift(cell: pd.DataFrame, reference: pd.DataFrame) -> tuple[floa
 def series_fidelity(df: pd.DataFrame, prompts: pd.DataFrame | None,
                     max_delta_logprob: float) -> pd.DataFrame:
     """Per series (body, drafter, n, endpoint, T): its delta (all repeats pooled, over the
-    prompts it shares with the body's n=0 repeats on that endpoint at T) and its threshold, min(cap, FIDELITY_Z x the paired
-    standard error); the cap alone, and the rows' own deltas averaged, without per-prompt
-    log-probs. The series is the unit judged: its repeats are the same prompts served again,
-    evidence about one sampler. Where the cells carry temperature scores (T > 0, top log-probs
-    recorded), also the series' temperature shift and its threshold, FIDELITY_Z standard
-    errors: the mean log-prob alone lets a series served at T = 0.8 for 0.7 pass at 40 prompts
-    most of the time, the score does not (tests/unit/lib/test_fidelity.py, docs/methods.md)."""
+    prompts it shares with the body's n=0 repeats on that endpoint at T) and its threshold,
+    min(cap, fidelity_multiplier x the paired standard error); the cap alone, and the rows' own
+    deltas averaged, without per-prompt log-probs. The series is the unit judged: its repeats
+    are the same prompts served again, evidence about one sampler. Where the cells carry
+    temperature scores (T > 0, top log-probs recorded), also the series' temperature shift and
+    its threshold, fidelity_multiplier standard errors: the mean log-prob alone lets a series
+    served at T = 0.8 for 0.7 pass at 40 prompts most of the time, the score does not
+    (tests/unit/lib/test_fidelity.py, docs/methods.md)."""
     df = with_endpoint(df)
     out = df.groupby(SERIES)["delta_logprob"].mean().rename("series_delta_logprob").reset_index()
     out["fidelity_threshold"] = max_delta_logprob
@@ -134,14 +154,15 @@ def series_fidelity(df: pd.DataFrame, prompts: pd.DataFrame | None,
         if cell is None or ref is None:
             continue
         delta, se = paired_difference(cell, ref)
+        multiplier = fidelity_multiplier(shared_prompts(cell, ref))
         if np.isfinite(se):
             out.loc[i, "series_delta_logprob"] = delta
-            out.loc[i, "fidelity_threshold"] = min(max_delta_logprob, FIDELITY_Z * se)
+            out.loc[i, "fidelity_threshold"] = min(max_delta_logprob, multiplier * se)
         if row.n > 0 and row.temperature > 0:
             shift, shift_se = temperature_shift(cell, ref)
             if np.isfinite(shift_se):
                 out.loc[i, "temperature_shift"] = shift
-                out.loc[i, "temperature_shift_threshold"] = FIDELITY_Z * shift_se
+                out.loc[i, "temperature_shift_threshold"] = multiplier * shift_se
     return out
 
 

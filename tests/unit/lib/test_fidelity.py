@@ -15,7 +15,7 @@ bench_cell computes it from vLLM's `top_logprobs` (lib/temperature_score.py).
 
 import numpy as np
 import pandas as pd
-from lib.fidelity import judge_fidelity, paired_difference
+from lib.fidelity import FIDELITY_Z, fidelity_multiplier, judge_fidelity, paired_difference
 from lib.temperature_score import token_score
 
 PROMPTS, TOKENS, VOCAB, TOP = 40, 128, 64, 20
@@ -78,6 +78,23 @@ def test_paired_standard_error_matches_a_prompt_bootstrap():
         deltas.append(c["sum_logprob"].sum() / c["output_tokens"].sum()
                       - r["sum_logprob"].sum() / r["output_tokens"].sum())
     assert abs(paired_difference(cell, ref)[1] / np.std(deltas) - 1) < 0.1
+
+
+def test_few_prompts_keep_the_chance_of_failing_a_correct_series():
+    """The standard error is estimated from the prompts: at the smoke's 3 prompts a fixed 4 of
+    them failed correct series (Student's t with 2 degrees of freedom passes 4 with probability
+    0.057); the multiplier keeps the chance near the normal tail's 6e-5 at any prompt count."""
+    rng = np.random.default_rng(0)
+    ratios = []
+    for _ in range(2000):
+        cell, ref = (pd.DataFrame({"prompt_index": range(3), "sum_logprob": rng.normal(size=3),
+                                   "output_tokens": 1.0}) for _ in range(2))
+        delta, se = paired_difference(cell, ref)
+        ratios.append(abs(delta) / se)
+    ratios = np.array(ratios)
+    assert 0.03 < (ratios > FIDELITY_Z).mean() < 0.09
+    assert (ratios > fidelity_multiplier(3)).mean() < 0.005
+    assert fidelity_multiplier(40) > FIDELITY_Z > fidelity_multiplier(10_000) - 0.01
 
 
 def test_series_served_right_pass():
