@@ -39,6 +39,12 @@ class GpuTurn:
         log.info("GPU lock taken after %.0f s", waited)
         return waited
 
+    @property
+    def handle(self) -> IO | None:
+        """The held lock file, None when not held (scripts/plumbing/gpu_job.py passes it on to
+        the command it replaces itself with)."""
+        return self._fh
+
     def release(self) -> None:
         if self._fh is not None:
             fcntl.flock(self._fh, fcntl.LOCK_UN)

@@ -35,6 +35,9 @@ import time
 from pathlib import Path
 from typing import IO
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/, for lib
+from lib.gpu_turn import GPU_USE_LOCK_ENV, GpuTurn  # noqa: E402
+
 
 def try_device(device: int, lock_dir: Path) -> IO | None:
     """The held lock file of `device`, or None if another job holds it."""
@@ -68,20 +71,14 @@ def take_device(devices: list[int], lock_dir: Path, poll_s: float = 5.0,
         time.sleep(poll_s)
 
 
-# The variable that names the turn's lock file to a server (lib/serving.py reads it).
-USE_LOCK_ENV = "GPU_USE_LOCK"
-
-
 def take_turn(lock: Path) -> IO:
-    """Block until no other job uses the GPU; the held lock file."""
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fh = lock.open("a")
-    started = time.monotonic()
+    """Block until no other job uses the GPU; the held lock file (lib/gpu_turn.py, the turn a
+    server or a one-stage job takes itself)."""
+    turn = GpuTurn(lock)
     print(f"gpu_job: waiting for the GPU ({lock})", file=sys.stderr, flush=True)
-    fcntl.flock(fh, fcntl.LOCK_EX)
-    print(f"gpu_job: GPU taken after {time.monotonic() - started:.0f} s", file=sys.stderr,
-          flush=True)
-    return fh
+    waited = turn.take()
+    print(f"gpu_job: GPU taken after {waited:.0f} s", file=sys.stderr, flush=True)
+    return turn.handle
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         if a.whole_job:
             held.append(take_turn(lock))
         else:
-            env[USE_LOCK_ENV] = str(lock)
+            env[GPU_USE_LOCK_ENV] = str(lock)
     for fh in held:
         os.set_inheritable(fh.fileno(), True)  # the command holds the locks until it exits
     os.execvpe(command[0], command, env)
