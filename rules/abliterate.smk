@@ -1,9 +1,42 @@
 # The abliterated body, where the profile makes its own (the miniature, smoke, qwen): the refusal
-# direction is removed from the vanilla body's weights on the CPU and the shift is measured
-# (KL, refusals), on the GPU where the profile has one.
+# direction is estimated (a file of its own: it depends on the CPU's kernels, the edit does not,
+# so a run split over machines carries it and rebuilds the same body), removed from the vanilla
+# body's weights on the CPU, and the shift is measured (KL, refusals), on the GPU where the
+# profile has one.
 
 
 include: "functions/abliterate.smk"
+
+
+rule refusal_direction:
+    input:
+        code=script_sources("refusal_direction"),
+        env=env_marker("hf"),
+        body=abliteration_source_dir,
+        harmful=body_setting("harmful"),
+        harmless=body_setting("harmless"),
+    output:
+        f"{RESULTS}/abliterate/{{body}}.direction.safetensors",
+    log:
+        f"logs/{PROFILE}/refusal_direction/{{body}}.log",
+    benchmark:
+        f"benchmarks/{PROFILE}/refusal_direction/{{body}}.tsv"
+    wildcard_constraints:
+        body=bodies_from("abliterate"),
+    conda:
+        conda_env("hf")
+    threads: 2
+    resources:
+        mem_mb=config["resources"]["mem_mb_model"],
+    params:
+        python=env_python("hf"),
+        n_direction=body_setting("n_direction"),
+        layer_fraction=body_setting("direction_layer_fraction"),
+    shell:
+        "{params.python} scripts/refusal_direction.py --body {input.body} --out {output}"
+        " --harmful {input.harmful} --harmless {input.harmless}"
+        " --n-direction {params.n_direction} --direction-layer-fraction {params.layer_fraction}"
+        " > {log} 2>&1"
 
 
 rule abliterate_body:
@@ -11,6 +44,7 @@ rule abliterate_body:
         code=script_sources("abliterate_body"),
         env=env_marker("hf"),
         body=abliteration_source_dir,
+        direction=rules.refusal_direction.output[0],
         harmful=body_setting("harmful"),
         harmless=body_setting("harmless"),
     output:
@@ -32,14 +66,13 @@ rule abliterate_body:
         eval_device=abliteration_eval_device(),
         gpu_job=gpu_job(),
         n_direction=body_setting("n_direction"),
-        layer_fraction=body_setting("direction_layer_fraction"),
         strength=body_setting("strength"),
         max_new_tokens=body_setting("max_new_tokens"),
         min_kl=body_setting("min_kl"),
     shell:
         "{params.gpu_job}{params.python} scripts/abliterate_body.py --body {input.body}"
-        " --out {output.model} --eval-device {params.eval_device}"
+        " --direction {input.direction} --out {output.model} --eval-device {params.eval_device}"
         " --report {output.report} --harmful {input.harmful} --harmless {input.harmless}"
-        " --n-direction {params.n_direction} --direction-layer-fraction {params.layer_fraction}"
+        " --n-direction {params.n_direction}"
         " --strength {params.strength} --max-new-tokens {params.max_new_tokens}"
         " --min-kl {params.min_kl} > {log} 2>&1"

@@ -3,22 +3,13 @@
 Why our own implementation rather than heretic-llm (the tool the seeds mention): heretic 1.4.0
 runs here, but it searches its parameters with Optuna trials and then asks on a terminal which
 Pareto-optimal trial to save, so it has no single deterministic, non-interactive result a
-workflow rule can pin with config params. The method below is the one heretic and the
-abliteration literature build on (Arditi et al., "Refusal in LLMs is mediated by a single
-direction"):
+workflow rule can pin with config params. The method is the one heretic and the abliteration
+literature build on (Arditi et al., "Refusal in LLMs is mediated by a single direction").
 
-1. r = mean residual activation on harmful prompts - mean on harmless prompts, at the last
-   prompt token after `direction_layer` decoder layers; normalised.
-2. Every matrix that writes into the residual stream from an attention or MLP block
-   (self_attn.o_proj, mlp.down_proj; heretic's choice too) is orthogonalised against r:
-   W <- W - strength * r (r^T W). strength 1 removes the direction entirely.
-
-The same body comes out on any CPU: a split GPU run rebuilds the bodies on each machine and
-checks them against the first machine's digests. In float32 the sums behind r and r^T W follow
-the CPU's kernels (Qwen2.5-Coder-1.5B's abliterated weights differed between the development
-machine and a GPU machine's CPU, 2026-12-06), so both are computed in float64 and r is rounded
-to float32 before it is used: the bf16 weights then agree unless a value lies within ~1e-13 of
-a rounding boundary.
+The direction is refusal_direction's file (scripts/refusal_direction.py); this rule removes it
+from every matrix that writes into the residual stream, W <- W - strength * r (r^T W), in
+float64 on the CPU, and saves the body in bf16 (lib/abliteration.py: the method, and why the
+same direction gives the same body on any CPU while the direction itself may not).
 
 The shift is measured on held-out prompts: mean KL divergence of the first-token next-token
 distribution (vanilla -> abliterated, as heretic reports it) and the refusal rate before and
@@ -32,6 +23,7 @@ stays on the CPU, so the body's digest does not depend on the GPU; the shift's l
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -40,6 +32,8 @@ from pathlib import Path
 
 from lib import atomic_io
 from lib import body_contract
+from lib.abliteration import (load_direction, orthogonalize_, split_prompts,
+                              unsupported_body)
 from lib.body_checks import chat_input_ids, read_prompt_lines
 from lib.gpu_turn import GPU_USE_LOCK_ENV, gpu_turn
 
@@ -56,60 +50,6 @@ REFUSAL_MARKERS = (
 def is_refusal(text: str) -> bool:
     head = text.strip().lower().replace("\u2019", "'")[:160]
     return any(marker in head for marker in REFUSAL_MARKERS)
-
-
-def split_prompts(prompts: list[str], n_direction: int) -> tuple[list[str], list[str]]:
-    """The first n_direction prompts estimate the direction; the rest are held out."""
-    if not 0 < n_direction < len(prompts):
-        raise ValueError(f"need 0 < n_direction < {len(prompts)} prompts, got {n_direction}")
-    return prompts[:n_direction], prompts[n_direction:]
-
-
-def mean_residual(model, tokenizer, prompts: list[str], layer: int):
-    """Mean residual stream at the last prompt token after `layer` decoder layers."""
-    import torch
-
-    total = None
-    for prompt in prompts:
-        with torch.no_grad():
-            out = model(chat_input_ids(tokenizer, prompt), output_hidden_states=True)
-        h = out.hidden_states[layer][0, -1].double()
-        total = h if total is None else total + h
-    return total / len(prompts)
-
-
-def refusal_direction(harmful_mean, harmless_mean):
-    """The unit direction in float64, rounded to float32 (the same on any CPU: module doc)."""
-    import torch
-
-    d = (harmful_mean - harmless_mean).double()
-    return (d / d.norm()).to(torch.float32)
-
-
-def residual_writers(model) -> list[tuple[str, object]]:
-    """(name, Linear) of every attention/MLP output projection into the residual stream."""
-    return [
-        (name, module)
-        for name, module in model.named_modules()
-        if name.endswith(("self_attn.o_proj", "mlp.down_proj"))
-    ]
-
-
-def orthogonalize_(model, direction, strength: float) -> list[str]:
-    """W <- W - strength * r (r^T W) for every residual writer; returns their names."""
-    import torch
-
-    names = []
-    for name, linear in residual_writers(model):
-        w = linear.weight.data
-        r = direction.to(w.device, torch.float64)
-        w64 = w.double()
-        w64 -= strength * torch.outer(r, r @ w64)
-        linear.weight.data = w64.to(w.dtype)
-        names.append(name)
-    if not names:
-        raise RuntimeError("no self_attn.o_proj / mlp.down_proj modules found to orthogonalise")
-    return names
 
 
 @dataclass
@@ -172,21 +112,9 @@ def greedy_replies(
     return replies
 
 
-def unsupported_body(config: dict) -> str | None:
-    """Why this abliteration cannot edit a body, before any weight is loaded: it orthogonalises
-    a text-only causal LM's decoder (`num_hidden_layers` on the top-level config). A multimodal
-    body nests its decoder under text_config (Gemma 4: docs/profiles.md's trial failed with
-    "'Gemma4Config' object has no attribute 'num_hidden_layers'" before this check)."""
-    if "text_config" in config or "num_hidden_layers" not in config:
-        return (f"cannot abliterate a {config.get('architectures')} body: this abliteration edits "
-                "text-only causal LMs (decoder layers on the top-level config); take the "
-                "abliterated body from elsewhere (bodies: source hub or local), as gb10 does")
-    return None
-
-
 def abliterate(
-    body: Path, out_dir: Path, report: Path, harmful: Path, harmless: Path, n_direction: int,
-    direction_layer_fraction: float, strength: float, max_new_tokens: int, min_kl: float,
+    body: Path, direction_file: Path, out_dir: Path, report: Path, harmful: Path,
+    harmless: Path, n_direction: int, strength: float, max_new_tokens: int, min_kl: float,
     eval_device: str = "cpu", gpu_lock: str | None = None,
 ) -> dict:
     import torch
@@ -196,21 +124,19 @@ def abliterate(
     if problem:
         raise SystemExit(problem)
     torch.manual_seed(0)
+    direction, estimated = load_direction(direction_file)
     tokenizer = AutoTokenizer.from_pretrained(body)
-    # float64 for the direction and the orthogonalisation (module doc), float32 afterwards
+    # float64 for the orthogonalisation (lib/abliteration.py), float32 afterwards
     model = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float64).eval()
-    n_layers = model.config.num_hidden_layers
-    layer = max(1, min(n_layers, round(direction_layer_fraction * n_layers)))
-    harm_dir, harm_eval = split_prompts(read_prompt_lines(harmful), n_direction)
-    safe_dir, safe_eval = split_prompts(read_prompt_lines(harmless), n_direction)
-    log.info("direction from %d+%d prompts at layer %d of %d", len(harm_dir), len(safe_dir),
-             layer, n_layers)
-    direction = refusal_direction(
-        mean_residual(model, tokenizer, harm_dir, layer),
-        mean_residual(model, tokenizer, safe_dir, layer),
-    )
+    if direction.shape != (model.config.hidden_size,):
+        raise SystemExit(f"{direction_file}: a direction of shape {tuple(direction.shape)}, not"
+                         f" this body's hidden size ({model.config.hidden_size},)")
+    # the prompts after the first n_direction, which estimated the direction, are held out
+    _, harm_eval = split_prompts(read_prompt_lines(harmful), n_direction)
+    _, safe_eval = split_prompts(read_prompt_lines(harmless), n_direction)
     modified = orthogonalize_(model, direction, strength)
-    log.info("orthogonalised %d matrices with strength %.2f", len(modified), strength)
+    log.info("orthogonalised %d matrices with strength %.2f (direction %s, layer %s)",
+             len(modified), strength, direction_file, estimated.get("direction_layer"))
     # the shift, measured on eval_device in float32 (module doc); the body goes back to the CPU.
     # Both are loaded before the GPU's turn is taken: reading weights from disk needs no GPU.
     model.to(torch.float32)
@@ -240,8 +166,10 @@ def abliterate(
     summary = {
         "method": "refusal-direction weight orthogonalisation",
         "strength": strength,
-        "direction_layer": layer,
-        "num_layers": n_layers,
+        "direction_file": str(direction_file),
+        "direction_sha256": hashlib.sha256(direction_file.read_bytes()).hexdigest(),
+        "direction_layer": int(estimated["direction_layer"]),
+        "num_layers": model.config.num_hidden_layers,
         "modified_matrices": len(modified),
         "n_direction_prompts": n_direction,
         "n_eval_prompts": len(eval_prompts),
@@ -274,12 +202,14 @@ def abliterate(
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--body", required=True, type=Path)
+    p.add_argument("--direction", required=True, type=Path,
+                   help="scripts/refusal_direction.py's file for this body")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--report", required=True, type=Path)
     p.add_argument("--harmful", required=True, type=Path)
     p.add_argument("--harmless", required=True, type=Path)
-    p.add_argument("--n-direction", type=int, required=True)
-    p.add_argument("--direction-layer-fraction", type=float, required=True)
+    p.add_argument("--n-direction", type=int, required=True,
+                   help="prompts of each list that estimated the direction (the rest are held out)")
     p.add_argument("--strength", type=float, required=True)
     p.add_argument("--max-new-tokens", type=int, default=48)
     p.add_argument("--min-kl", type=float, required=True)
@@ -290,9 +220,8 @@ def main(argv: list[str] | None = None) -> None:
                         f" ${GPU_USE_LOCK_ENV}, which scripts/plumbing/gpu_job.py sets)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    abliterate(a.body, a.out, a.report, a.harmful, a.harmless, a.n_direction,
-               a.direction_layer_fraction, a.strength, a.max_new_tokens, a.min_kl,
-               a.eval_device, a.gpu_lock)
+    abliterate(a.body, a.direction, a.out, a.report, a.harmful, a.harmless, a.n_direction,
+               a.strength, a.max_new_tokens, a.min_kl, a.eval_device, a.gpu_lock)
 
 
 if __name__ == "__main__":

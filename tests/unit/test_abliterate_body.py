@@ -1,9 +1,9 @@
-"""Abliteration: the refusal detector, prompt split, the weight edit, and the smoke run's output."""
-
+"""Abliteration: the refusal detector, the prompt split, the direction layer and the check
+before any weight loads (lib/abliteration.py, scripts/abliterate_body.py)."""
 
 import pytest
-from abliterate_body import is_refusal, split_prompts
-
+from abliterate_body import is_refusal
+from lib.abliteration import direction_layer, split_prompts, unsupported_body
 
 
 @pytest.mark.parametrize("reply,refused", [
@@ -24,15 +24,13 @@ def test_prompt_split_keeps_held_out_prompts():
         split_prompts(["a", "b"], 2)
 
 
-
-
-
-
+def test_the_direction_layer_is_a_fraction_of_the_depth_within_the_decoder():
+    assert direction_layer(28, 0.6) == 17  # Qwen2.5-Coder-1.5B's
+    assert direction_layer(8, 0.6) == 5 and direction_layer(8, 0.0) == 1
+    assert direction_layer(8, 1.5) == 8
 
 
 def test_a_multimodal_body_is_refused_before_any_weight_loads():
-    from abliterate_body import unsupported_body
-
     gemma4 = {"architectures": ["Gemma4ForConditionalGeneration"], "text_config": {}}
     assert "cannot abliterate" in unsupported_body(gemma4)
     assert unsupported_body({"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 8}) is None

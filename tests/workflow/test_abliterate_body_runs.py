@@ -1,6 +1,8 @@
-"""Abliteration: the refusal detector, prompt split, the weight edit, and the smoke run's output."""
+"""Abliteration on the smoke body: the weight edit, the direction file, the smoke run's output."""
 
+import hashlib
 import json
+import os
 import subprocess
 
 
@@ -14,7 +16,7 @@ def test_orthogonalisation_removes_the_direction(smoke_run):
 import sys, torch
 sys.path.insert(0, "scripts")
 from transformers import AutoModelForCausalLM
-from abliterate_body import orthogonalize_, residual_writers
+from lib.abliteration import orthogonalize_, residual_writers
 m = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32)
 r = torch.randn(m.config.hidden_size); r /= r.norm()
 before = {n: (r @ l.weight.data).norm().item() for n, l in residual_writers(m)}
@@ -33,15 +35,11 @@ print("ok")
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
 
 
-def test_the_edit_is_the_same_on_any_cpu(smoke_run):
-    """The direction and the weight edit are computed in float64 and the direction rounded to
-    float32, so that another CPU's summation order (the means differing in their last bits)
-    gives the same float32 direction, and the edited weights are the float64 edit rounded."""
-    code = """
-import sys, torch
+EDIT_DIGEST = """
+import hashlib, sys, torch
 sys.path.insert(0, "scripts")
 from transformers import AutoModelForCausalLM
-from abliterate_body import orthogonalize_, refusal_direction, residual_writers
+from lib.abliteration import orthogonalize_, refusal_direction, residual_writers
 torch.manual_seed(0)
 a, b = torch.randn(64, dtype=torch.float64), torch.randn(64, dtype=torch.float64)
 r = refusal_direction(a, b)
@@ -51,19 +49,35 @@ r = torch.randn(m.config.hidden_size); r = r / r.norm()
 w = {n: l.weight.data.clone() for n, l in residual_writers(m)}
 orthogonalize_(m, r, 1.0)
 r64 = r.double()
+digest = hashlib.sha256()
 for n, l in residual_writers(m):
     edit = (w[n].double() - torch.outer(r64, r64 @ w[n].double())).float()
     assert torch.equal(l.weight.data, edit), n
-print("ok")
+    digest.update(l.weight.data.to(torch.bfloat16).view(torch.int16).numpy().tobytes())
+print(digest.hexdigest())
 """
-    proc = subprocess.run([str(env_python("hf")), "-c", code,
-                           str(smoke_run / "models" / "vanilla")],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_given_its_direction_the_edit_is_the_same_under_other_cpu_kernels(smoke_run):
+    """The edit is float64 arithmetic rounded to the weights' dtype: the same bf16 weights with
+    ATen's and MKL's kernels held to AVX2 (what another CPU would run) as with this CPU's own.
+    The direction is what may differ between CPUs (lib/abliteration.py,
+    scripts/tools/abliteration_kernels.py), which is why it is a file the body is rebuilt from."""
+    digests = []
+    for other_cpu in ({}, {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"}):
+        proc = subprocess.run([str(env_python("hf")), "-c", EDIT_DIGEST,
+                               str(smoke_run / "models" / "vanilla")],
+                              cwd=ROOT, capture_output=True, text=True,
+                              env=os.environ | other_cpu)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        digests.append(proc.stdout.split()[-1])
+    assert digests[0] == digests[1]
 
 
 def test_smoke_abliteration_moved_the_body(smoke_run):
     report = json.loads((smoke_run / "abliterate" / "abliterated.json").read_text())
+    direction = smoke_run / "abliterate" / "abliterated.direction.safetensors"
+    assert report["direction_sha256"] == hashlib.sha256(direction.read_bytes()).hexdigest()
     assert report["kl_mean"] > 0.01
     assert report["modified_matrices"] == 2 * report["num_layers"]
     assert 0 <= report["refusal_rate_after"] <= 1
