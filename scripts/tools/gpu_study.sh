@@ -68,10 +68,21 @@ DATA_RULES="synthesize_instructions regenerate_responses prepare_data extract_hi
   extract_hidden_states validation_prompts train_drafter make_untrained_drafter"
 # Rules that ask a server for text: on a training part their carried outputs are used as they are.
 GENERATION_RULES="synthesize_instructions regenerate_responses"
+# Rules that make a body from something outside the workflow's bodies (not from another body):
+# on a later machine they run first and alone, so that the carried refusal directions are used
+# as they are, not estimated again because the vanilla body is new (lib/abliteration.py).
+SOURCE_BODY_RULES="convert_gguf_body download_body link_local_body make_tiny_body
+  make_tiny_gemma4_body"
 mkdir -p "$STATE"
 
 allowed_without() { # the profile's rules but the given ones, for Snakemake's --allowed-rules
   "${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -vwE "$(echo $1 | tr ' ' '|')" | tr '\n' ' '
+}
+
+rules_among() { # those of the given rules that the workflow has (for --until, which takes any
+  # other name for a file to make)
+  "${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -xE "$(echo $1 | tr ' ' '|')" | tr '\n' ' ' \
+    || true
 }
 
 carried_digests() { # the body digests that `restore` kept from the earlier machine, if any
@@ -107,22 +118,32 @@ in_background() { # what, command line: logged, then run detached (it outlives t
 rebuild_bodies_then() { # what, targets, rules not allowed[, digests, what to do if they differ]
   # A part on a machine where an earlier one made some of the outputs (carried, `restore`):
   # the bodies first (they never travel), then the targets with the rules whose outputs came
-  # disallowed. With the earlier machine's body digests, the rebuilt bodies must match them,
-  # and the carried outputs are kept although older than the bodies (no mtime rerun trigger).
-  local allowed check=true rest=""
+  # disallowed. With the earlier machine's body digests, the rebuilt bodies must match them, and
+  # the carried outputs are then kept although they are older than the rebuilt bodies: they are
+  # touched (`keep`), since Snakemake 9.27 reruns a job whose input is newer than its output
+  # whatever --rerun-triggers says (its DAG compares the times unconditionally; the test of this
+  # in tests/unit/tools/test_gpu_study.py runs Snakemake itself). The source bodies come first
+  # and alone, and the carried refusal directions are kept once those match: an abliterated body
+  # rebuilt from a new estimate of its direction differs from the earlier machine's
+  # (lib/abliteration.py).
+  local allowed sources="true" keep_directions="true" check="true" keep="true" rules
   allowed=$(allowed_without "$3")
+  rules=$(rules_among "$SOURCE_BODY_RULES")
+  [ -z "$rules" ] || sources="${SNAKEMAKE[*]} $2 --until ${rules% } --allowed-rules $allowed"
   if [ -n "${4:-}" ]; then
-    check="sha256sum --quiet -c $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }"
-    rest=" --rerun-triggers code params software-env input"
+    keep_directions="bash $0 keep $4 results/$PROFILE/abliterate/*.direction.safetensors"
+    check="{ sha256sum --quiet -c $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }; }"
+    keep="bash $0 keep $4"
   fi
-  in_background "$1" "${SNAKEMAKE[*]} $2 --until quantize_body --allowed-rules $allowed && \
-$check && ${SNAKEMAKE[*]} $2 --allowed-rules $allowed$rest"
+  in_background "$1" "$sources && $keep_directions && \
+${SNAKEMAKE[*]} $2 --until quantize_body --allowed-rules $allowed && \
+$check && $keep && ${SNAKEMAKE[*]} $2 --allowed-rules $allowed"
 }
 
 on_carried_text() { # what, targets, rules not allowed, what if the bodies differ
   # The carried text (instructions, responses) is the earlier machine's bodies' output: use it
   # only when the rebuilt bodies are those bodies (their digests, which `collect` lists and
-  # `restore` keeps), and keep it although the rebuilt bodies are newer (no mtime rerun trigger).
+  # `restore` keeps), and keep it although the rebuilt bodies are newer (`keep`).
   local digests
   digests=$(carried_digests)
   [ -n "$digests" ] || { echo "$1: no carried body digests in $STATE/carried (collect and" \
@@ -182,14 +203,17 @@ phases)
     "$PYTHON" scripts/tools/server_start_phases.py "${logs[@]}"
   fi ;;
 restore)
+  mkdir -p "$STATE/carried"
+  : > "$STATE/carried/files.txt"
   for name in results drafters; do
     if ls "$CARRY/$name.tgz.part"* >/dev/null 2>&1; then
-      # everything but the collecting machine's own state folder (tmp/study)
-      cat "$CARRY/$name.tgz.part"* | tar -xz --exclude='tmp/*'
+      # everything but the collecting machine's own state folder (tmp/study); the files are
+      # listed for `keep`
+      cat "$CARRY/$name.tgz.part"* | tar -xzv --exclude='tmp/*' | { grep -v '/$' || true; } \
+        >> "$STATE/carried/files.txt"
     fi
   done
   # the earlier machine's body digests, which `bench` checks the rebuilt bodies against
-  mkdir -p "$STATE/carried"
   if ls "$CARRY/results.tgz.part"* >/dev/null 2>&1; then
     cat "$CARRY/results.tgz.part"* | tar -xz -C "$STATE/carried" --wildcards \
       '*model_digests.*' --transform='s|.*/||' 2>/dev/null || true
@@ -204,8 +228,8 @@ bench)
   # 1. the bodies; 2. the rest. The carried drafters are then inputs, not outputs, so the
   # rebuilt bodies do not retrain them. The carried bench cells are older than the rebuilt
   # bodies: when the bodies match the earlier machine's digests (`collect` lists them, `restore`
-  # keeps them), they are kept (no mtime rerun trigger) and only the missing cells are measured;
-  # when no digests came, every cell is measured again; when they differ, nothing is.
+  # keeps them), they are kept (`keep`) and only the missing cells are measured; when no digests
+  # came, every cell is measured again; when they differ, nothing is.
   digests=$(carried_digests)
   if [ -n "$digests" ]; then
     rebuild_bodies_then "the bench part" "${*:-all}" "$DATA_RULES" "$digests" \
@@ -226,6 +250,26 @@ resume)
   # allowed, so that the responses are finished where they stopped.
   on_carried_text "the data part, resumed" "${*:-drafters}" "" \
     "the carried instructions and responses are not theirs" ;;
+keep)
+  # keep DIGESTS [FILES...]: the carried files (restore's list, or those of FILES on it) made
+  # newer than the bodies rebuilt here, all with one timestamp, so that Snakemake takes them as
+  # they are; only when every rebuilt body listed in DIGESTS is the earlier machine's (those not
+  # built yet are not checked: the source bodies come before the directions kept from them).
+  digests=$2; shift 2
+  while read -r sum path; do
+    [ ! -e "$path" ] || echo "$sum  $path"
+  done < "$digests" | sha256sum --quiet -c - \
+    || { echo "keep: the rebuilt bodies differ from $digests; nothing carried is kept" >&2; exit 3; }
+  listed="$STATE/carried/files.txt"
+  [ -f "$listed" ] || { echo "keep: no $listed (restore lists the carried files)" >&2; exit 2; }
+  if [ "$#" -gt 0 ]; then
+    files=$(printf '%s\n' "$@" | grep -xF -f "$listed" || true)
+  else
+    files=$(cat "$listed")
+  fi
+  now=$(date +%s)
+  echo "$files" | while read -r f; do [ -z "$f" ] || [ ! -e "$f" ] || touch -d "@$now" "$f"; done
+  echo "keep: $(echo "$files" | grep -c . || true) carried files newer than the rebuilt bodies" ;;
 report)
   # Snakemake's own report of what `all` made here, built on this machine (its driver has the
   # report's packages), brought back as one file.

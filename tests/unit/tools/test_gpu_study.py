@@ -32,7 +32,8 @@ def fake_envs(tree):
         return tree / "envs"
     python.parent.mkdir(parents=True, exist_ok=True)
     python.write_text('#!/bin/sh\ncase "$*" in *--list-rules*) printf "all\\nbench_cell\\n'
-                      'train_drafter\\nregenerate_responses\\nprepare_data\\n";; esac\n')
+                      'train_drafter\\nregenerate_responses\\nprepare_data\\n'
+                      'convert_gguf_body\\nrefusal_direction\\n";; esac\n')
     python.chmod(0o755)
     vllm = tree / "envs" / "vllm" / "bin" / "python"
     vllm.parent.mkdir(parents=True)
@@ -74,6 +75,14 @@ def restored_on_next_machine(tmp_path, out):
     return nxt, carry, study(nxt, "restore", STUDY_CARRY=str(carry))
 
 
+def stages(state):
+    """The part's command, stage by stage: source bodies, keep the carried directions, the
+    other bodies, the digests' check, keep the carried files, the targets."""
+    stages = (state / "commands.txt").read_text().strip().split(" && ")
+    assert len(stages) == 6, stages
+    return stages
+
+
 def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     machine, out = tmp_path / "machine", tmp_path / "out"
     fake_tree(machine)
@@ -102,12 +111,19 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     digests = list((nxt / "state" / "carried").glob("model_digests.*"))
     assert len(digests) == 1
     assert "results/gb10-rehearsal/models/vanilla-fp8/model.safetensors" in digests[0].read_text()
+    carried = (nxt / "state" / "carried" / "files.txt").read_text().split()
+    assert "results/gb10-rehearsal/training/finetuned.csv" in carried
+    assert "results/gb10-rehearsal/drafters/finetuned/config.json" in carried
     done = study(nxt, "bench", STUDY_CARRY=str(carry))
     assert done.returncode == 0, done.stderr
-    command = (nxt / "state" / "commands.txt").read_text()
-    assert f"sha256sum --quiet -c {digests[0]} ||" in command
-    assert command.rstrip().endswith("--rerun-triggers code params software-env input")
-    assert "bench_cell" in command and "train_drafter" not in command  # data rules: not allowed
+    sources, directions, bodies, check, keep, rest = stages(nxt / "state")
+    assert " --until convert_gguf_body --allowed-rules " in sources  # those it has
+    assert directions.endswith(f"keep {digests[0]} "
+                               "results/gb10-rehearsal/abliterate/*.direction.safetensors")
+    assert " --until quantize_body " in bodies
+    assert check.startswith(f"{{ sha256sum --quiet -c {digests[0]} ||")
+    assert keep.endswith(f"keep {digests[0]}")
+    assert "bench_cell" in rest and "train_drafter" not in rest  # data rules: not allowed
 
 
 def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_path):
@@ -115,7 +131,7 @@ def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_pa
     done = study(tmp_path, "bench", STUDY_CARRY=str(tmp_path / "carry"))
     assert done.returncode == 0, done.stderr
     command = (tmp_path / "state" / "commands.txt").read_text()
-    assert "sha256sum" not in command and "--rerun-triggers" not in command
+    assert "sha256sum" not in command and " keep " not in command
 
 
 def test_a_bench_part_given_cells_rebuilds_only_what_they_serve(tmp_path):
@@ -125,10 +141,12 @@ def test_a_bench_part_given_cells_rebuilds_only_what_they_serve(tmp_path):
     cell = "results/gb10-rehearsal/bench/abliterated/vanilla/n4/chat/T0/rep1.json"
     done = study(tmp_path, "bench", cell, STUDY_CARRY=str(tmp_path / "carry"))
     assert done.returncode == 0, done.stderr
-    bodies, check, rest = (tmp_path / "state" / "commands.txt").read_text().split(" && ")
-    assert f" {cell} --until quantize_body " in bodies and check == "true"
+    sources, directions, bodies, check, keep, rest = stages(tmp_path / "state")
+    assert f" {cell} --until convert_gguf_body " in sources
+    assert f" {cell} --until quantize_body " in bodies
+    assert directions == check == keep == "true"  # nothing carried
     assert f" {cell} --allowed-rules " in rest
-    assert "--printshellcmds all " not in bodies + rest  # not the default target
+    assert "--printshellcmds all " not in sources + bodies + rest  # not the default target
 
 
 def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_path):
@@ -145,14 +163,13 @@ def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_
     assert (nxt / "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl").is_file()
     done = study(nxt, "train", STUDY_CARRY=str(carry))
     assert done.returncode == 0, done.stderr
-    command = (nxt / "state" / "commands.txt").read_text()
-    first, check, second = command.split(" && ", 2)
-    assert " drafters --until quantize_body --allowed-rules " in first
-    assert check.startswith("sha256sum --quiet -c ") and "not theirs" in command
-    allowed = second.split("--allowed-rules ")[1].split(" --rerun-triggers")[0].split()
+    _, _, bodies, check, keep, rest = stages(nxt / "state")
+    assert " drafters --until quantize_body --allowed-rules " in bodies
+    assert check.startswith("{ sha256sum --quiet -c ") and "not theirs" in check
+    assert " keep " in keep
+    allowed = rest.split("--allowed-rules ")[1].split()
     assert "train_drafter" in allowed and "prepare_data" in allowed
     assert "regenerate_responses" not in allowed  # the carried responses are used as they are
-    assert second.rstrip().endswith("--rerun-triggers code params software-env input")
 
 
 def test_a_resumed_data_part_keeps_the_carried_text_and_may_generate_the_rest(tmp_path):
@@ -171,12 +188,12 @@ def test_a_resumed_data_part_keeps_the_carried_text_and_may_generate_the_rest(tm
     assert (nxt / partial.relative_to(machine)).read_text() == partial.read_text()
     done = study(nxt, "resume", STUDY_CARRY=str(carry))
     assert done.returncode == 0, done.stderr
-    first, check, second = (nxt / "state" / "commands.txt").read_text().split(" && ", 2)
-    assert " drafters --until quantize_body --allowed-rules " in first
-    assert check.startswith("sha256sum --quiet -c ") and "are not theirs" in check
-    allowed = second.split("--allowed-rules ")[1].split(" --rerun-triggers")[0].split()
+    _, _, bodies, check, keep, rest = stages(nxt / "state")
+    assert " drafters --until quantize_body --allowed-rules " in bodies
+    assert check.startswith("{ sha256sum --quiet -c ") and "are not theirs" in check
+    assert " keep " in keep
+    allowed = rest.split("--allowed-rules ")[1].split()
     assert "regenerate_responses" in allowed and "train_drafter" in allowed
-    assert second.rstrip().endswith("--rerun-triggers code params software-env input")
     fresh = tmp_path / "fresh"
     fake_tree(fresh)
     refused = study(fresh, "resume", STUDY_CARRY=str(tmp_path / "none"))
@@ -280,3 +297,82 @@ def test_more_than_ten_parts_are_named_in_order_and_restore_joins_them(tmp_path)
     assert done.returncode == 0, done.stderr
     assert (nxt / "results/gb10-rehearsal/training/finetuned.csv").read_text() == "phase\ntrain\n"
     assert (nxt / "results/gb10-rehearsal/drafters/finetuned/config.json").is_file()
+
+
+TOY_SNAKEFILE = """
+configfile: "config/p.yaml"
+R = "results/toy"
+
+rule all:
+    input: f"{R}/bench/cell.txt"
+
+rule make_tiny_body:
+    output: directory(f"{R}/models/vanilla")
+    shell: "mkdir -p {output} && echo vanilla > {output}/model.safetensors"
+
+# a new estimate differs from the last, as another CPU's refusal direction does
+rule refusal_direction:
+    input: f"{R}/models/vanilla"
+    output: f"{R}/abliterate/abliterated.direction.safetensors"
+    shell: "date +%s%N > {output}"
+
+rule abliterate_body:
+    input: body=f"{R}/models/vanilla", direction=f"{R}/abliterate/abliterated.direction.safetensors"
+    output: directory(f"{R}/models/abliterated")
+    shell: "mkdir -p {output} && cat {input.direction} > {output}/model.safetensors"
+
+rule quantize_body:
+    input: f"{R}/models/abliterated"
+    output: directory(f"{R}/models/abliterated-fp8")
+    shell: "mkdir -p {output} && cp {input}/model.safetensors {output}/"
+
+rule bench_cell:
+    input: f"{R}/models/abliterated-fp8"
+    output: f"{R}/bench/cell.txt"
+    shell: "date +%s%N > {output}"
+"""
+
+
+def toy_machine(tree):
+    """A checkout of a toy workflow (the study's rule names, files instead of models) whose
+    driver is this Snakemake: what a part on another machine does, with Snakemake deciding."""
+    (tree / "config").mkdir(parents=True)
+    (tree / "config" / "p.yaml").write_text("profile: toy\n")
+    (tree / "Snakefile").write_text(TOY_SNAKEFILE)
+    python = tree / "envs" / "driver" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    return tree
+
+
+def test_a_bench_part_keeps_the_carried_direction_and_cells_under_snakemake(tmp_path):
+    """Snakemake 9.27 reruns a job whose input is newer than its output whatever
+    --rerun-triggers says, and the next machine's bodies are newer than everything carried:
+    without `keep` it estimates the direction again (another abliterated body: the digests'
+    check stops the part) and measures the carried cell again. With it, the rebuilt bodies are
+    the first machine's and the carried cell is kept."""
+    first, out = toy_machine(tmp_path / "first"), tmp_path / "out"
+    out.mkdir()
+    assert study(first, "start", "all").returncode == 0
+    assert "snakemake ended" in study(first, "wait", "60").stdout
+    cell = first / "results/toy/bench/cell.txt"
+    direction = first / "results/toy/abliterate/abliterated.direction.safetensors"
+    assert cell.is_file() and direction.is_file()
+    assert study(first, "collect", OUT=str(out)).returncode == 0
+
+    nxt, carry = toy_machine(tmp_path / "next"), tmp_path / "carry"
+    carry.mkdir()
+    for part in out.iterdir():
+        (carry / part.name).write_bytes(part.read_bytes())
+    assert study(nxt, "restore", STUDY_CARRY=str(carry)).returncode == 0
+    time.sleep(1.1)  # the rebuilt bodies are newer than anything carried, to the second
+    done = study(nxt, "bench", STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    waited = study(nxt, "wait", "120").stdout
+    log = (nxt / "state" / "snakemake.log").read_text()
+    assert "snakemake ended" in waited and "differ" not in log, log[-3000:]
+    body = nxt / "results/toy/models/abliterated/model.safetensors"
+    assert body.read_text() == direction.read_text()  # the earlier machine's direction
+    assert (nxt / "results/toy/bench/cell.txt").read_text() == cell.read_text()  # not measured
+    assert "rule refusal_direction" not in log and "rule bench_cell" not in log
