@@ -29,6 +29,9 @@
 #                                 `drafters`), every rule allowed, keeping the carried instructions
 #                                 and the half-written responses (resumed where they stopped)
 #   gpu_study.sh report           after `all` ended: Snakemake's HTML report into $OUT/report.html
+#   gpu_study.sh keep DIGESTS [FILES...]  (bench, train and resume run it) the carried files, or
+#                                 FILES of them, not made again here, made newer than the rebuilt
+#                                 bodies if those built so far match DIGESTS: Snakemake then keeps them
 #
 # Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
 # and their validation rows), then `start all` on the same machine or, on the next one, `restore`
@@ -213,6 +216,7 @@ restore)
         >> "$STATE/carried/files.txt"
     fi
   done
+  touch "$STATE/carried/restored"  # what is newer than this was made here, not carried
   # the earlier machine's body digests, which `bench` checks the rebuilt bodies against
   if ls "$CARRY/results.tgz.part"* >/dev/null 2>&1; then
     cat "$CARRY/results.tgz.part"* | tar -xz -C "$STATE/carried" --wildcards \
@@ -267,9 +271,14 @@ keep)
   else
     files=$(cat "$listed")
   fi
-  now=$(date +%s)
-  echo "$files" | while read -r f; do [ -z "$f" ] || [ ! -e "$f" ] || touch -d "@$now" "$f"; done
-  echo "keep: $(echo "$files" | grep -c . || true) carried files newer than the rebuilt bodies" ;;
+  # those made again here since `restore` (an environment's marker, a body's report) are this
+  # machine's own: touching them would make the bodies built after them look out of date
+  now=$(date +%s) kept=0
+  while read -r f; do
+    [ -n "$f" ] && [ -e "$f" ] && [ "$f" -ot "$STATE/carried/restored" ] || continue
+    touch -d "@$now" "$f"; kept=$((kept + 1))
+  done <<< "$files"
+  echo "keep: $kept carried files newer than the rebuilt bodies" ;;
 report)
   # Snakemake's own report of what `all` made here, built on this machine (its driver has the
   # report's packages), brought back as one file.
@@ -322,5 +331,5 @@ collect)
   fi
   ls -la "$OUT" ;;
 *)
-  sed -n '2,/^#   gpu_study.sh report/p' "$0"; exit 2 ;;
+  sed -n '2,/Snakemake then keeps them$/p' "$0"; exit 2 ;;
 esac

@@ -306,7 +306,15 @@ R = "results/toy"
 rule all:
     input: f"{R}/bench/cell.txt"
 
+# the environment's marker: carried, and made again on the next machine (its requirements are
+# newer there), as make_env does
+rule make_env:
+    input: "envs/hf.txt"
+    output: "results/envs/hf.freeze.txt"
+    shell: "cp {input} {output}"
+
 rule make_tiny_body:
+    input: "results/envs/hf.freeze.txt"
     output: directory(f"{R}/models/vanilla")
     shell: "mkdir -p {output} && echo vanilla > {output}/model.safetensors"
 
@@ -339,6 +347,8 @@ def toy_machine(tree):
     (tree / "config").mkdir(parents=True)
     (tree / "config" / "p.yaml").write_text("profile: toy\n")
     (tree / "Snakefile").write_text(TOY_SNAKEFILE)
+    (tree / "envs").mkdir()
+    (tree / "envs" / "hf.txt").write_text("torch\n")
     python = tree / "envs" / "driver" / "bin" / "python"
     python.parent.mkdir(parents=True)
     python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
@@ -376,3 +386,6 @@ def test_a_bench_part_keeps_the_carried_direction_and_cells_under_snakemake(tmp_
     assert body.read_text() == direction.read_text()  # the earlier machine's direction
     assert (nxt / "results/toy/bench/cell.txt").read_text() == cell.read_text()  # not measured
     assert "rule refusal_direction" not in log and "rule bench_cell" not in log
+    # kept: the direction (before the bodies made from it), then the cell; not the environment's
+    # marker, which this machine made again (touching it would date its bodies before it)
+    assert re.findall(r"keep: (\d+) carried files", log) == ["1", "1"], log[-3000:]
