@@ -260,10 +260,10 @@ keep)
   # they are; only when every rebuilt body listed in DIGESTS is the earlier machine's (those not
   # built yet are not checked: the source bodies come before the directions kept from them).
   digests=$2; shift 2
-  while read -r sum path; do
-    [ ! -e "$path" ] || echo "$sum  $path"
-  done < "$digests" | sha256sum --quiet -c - \
-    || { echo "keep: the rebuilt bodies differ from $digests; nothing carried is kept" >&2; exit 3; }
+  built=$(while read -r sum path; do [ ! -e "$path" ] || echo "$sum  $path"; done < "$digests")
+  if [ -n "$built" ] && ! sha256sum --quiet -c - <<< "$built"; then
+    echo "keep: the rebuilt bodies differ from $digests; nothing carried is kept" >&2; exit 3
+  fi
   listed="$STATE/carried/files.txt"
   [ -f "$listed" ] || { echo "keep: no $listed (restore lists the carried files)" >&2; exit 2; }
   if [ "$#" -gt 0 ]; then

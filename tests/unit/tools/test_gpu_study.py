@@ -3,6 +3,7 @@ must follow the profile named in the first config file, leave the models and hid
 behind, survive a folder that does not exist, and unpack on the next machine, whose bench or
 training part then runs without the rules whose outputs came."""
 
+import hashlib
 import os
 import re
 import subprocess
@@ -389,3 +390,34 @@ def test_a_bench_part_keeps_the_carried_direction_and_cells_under_snakemake(tmp_
     # kept: the direction (before the bodies made from it), then the cell; not the environment's
     # marker, which this machine made again (touching it would date its bodies before it)
     assert re.findall(r"keep: (\d+) carried files", log) == ["1", "1"], log[-3000:]
+
+
+def test_keep_touches_only_carried_files_and_only_when_the_built_bodies_match(tmp_path):
+    """`keep DIGESTS [FILES]`: bodies not built yet are not checked; a built body that differs
+    stops it (exit 3, nothing touched); otherwise the carried files listed by `restore` that
+    were not made again since are dated now, or only those of FILES."""
+    fake_tree(tmp_path)
+    state, body = tmp_path / "state", tmp_path / "results/gb10-rehearsal/models/vanilla-fp8"
+    carried = ["results/gb10-rehearsal/training/finetuned.csv",
+               "logs/gb10-rehearsal/train_drafter/finetuned.log"]
+    (state / "carried").mkdir(parents=True)
+    (state / "carried" / "files.txt").write_text("\n".join(carried) + "\n")
+    for name in carried:
+        os.utime(tmp_path / name, (1_000_000_000, 1_000_000_000))  # as tar restores them
+    (state / "carried" / "restored").touch()
+    remade = tmp_path / carried[1]
+    os.utime(remade, (time.time() + 5, time.time() + 5))  # made again on this machine
+    weights = hashlib.sha256((body / "model.safetensors").read_bytes()).hexdigest()
+    digests = tmp_path / "digests.txt"
+    rel = "results/gb10-rehearsal/models/vanilla-fp8/model.safetensors"
+    digests.write_text(f"{'0' * 64}  {rel}\n{'1' * 64}  results/gb10-rehearsal/models/x/m\n")
+    refused = study(tmp_path, "keep", str(digests))
+    assert refused.returncode == 3 and "differ" in refused.stderr
+    assert (tmp_path / carried[0]).stat().st_mtime == 1_000_000_000
+    digests.write_text(f"{weights}  {rel}\n{'1' * 64}  results/gb10-rehearsal/models/x/m\n")
+    only = study(tmp_path, "keep", str(digests), "results/gb10-rehearsal/abliterate/none")
+    assert only.returncode == 0 and "keep: 0 carried files" in only.stdout
+    done = study(tmp_path, "keep", str(digests))
+    assert done.returncode == 0 and "keep: 1 carried files" in done.stdout, done.stderr
+    assert (tmp_path / carried[0]).stat().st_mtime > 1_000_000_000
+    assert remade.stat().st_mtime > time.time()  # left as this machine made it
