@@ -23,7 +23,6 @@ stays on the CPU, so the body's digest does not depend on the GPU; the shift's l
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from lib.abliteration import (load_direction, orthogonalize_, split_prompts,
                               unsupported_body)
 from lib.body_checks import chat_input_ids, read_prompt_lines
 from lib.gpu_turn import GPU_USE_LOCK_ENV, gpu_turn
+from lib.weight_digests import sha256_file
 
 log = logging.getLogger("abliterate_body")
 
@@ -167,7 +167,7 @@ def abliterate(
         "method": "refusal-direction weight orthogonalisation",
         "strength": strength,
         "direction_file": str(direction_file),
-        "direction_sha256": hashlib.sha256(direction_file.read_bytes()).hexdigest(),
+        "direction_sha256": sha256_file(direction_file),
         "direction_layer": int(estimated["direction_layer"]),
         "num_layers": model.config.num_hidden_layers,
         "modified_matrices": len(modified),

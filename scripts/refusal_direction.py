@@ -10,21 +10,15 @@ non-interactive result a rule can pin (scripts/abliterate_body.py says more).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 from pathlib import Path
 
 from lib import atomic_io
-from lib.abliteration import (direction_layer, mean_residual, refusal_direction, save_direction,
-                              split_prompts, unsupported_body)
-from lib.body_checks import read_prompt_lines
+from lib.abliteration import estimate_direction, save_direction, unsupported_body
+from lib.weight_digests import sha256_file
 
 log = logging.getLogger("refusal_direction")
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def estimate(body: Path, out: Path, harmful: Path, harmless: Path, n_direction: int,
@@ -39,26 +33,19 @@ def estimate(body: Path, out: Path, harmful: Path, harmless: Path, n_direction: 
     tokenizer = AutoTokenizer.from_pretrained(body)
     # float64, so that what differs between CPUs is only what the model computes in float32
     model = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float64).eval()
-    n_layers = model.config.num_hidden_layers
-    layer = direction_layer(n_layers, layer_fraction)
-    harm, _ = split_prompts(read_prompt_lines(harmful), n_direction)
-    safe, _ = split_prompts(read_prompt_lines(harmless), n_direction)
-    log.info("direction from %d+%d prompts at layer %d of %d", len(harm), len(safe), layer,
-             n_layers)
-    harm_mean = mean_residual(model, tokenizer, harm, layer)
-    log.info("harmful prompts' mean residual done")
-    direction = refusal_direction(harm_mean, mean_residual(model, tokenizer, safe, layer))
+    direction, layer = estimate_direction(model, tokenizer, harmful, harmless, n_direction,
+                                          layer_fraction)
     metadata = {
         "direction_layer": str(layer),
-        "num_layers": str(n_layers),
+        "num_layers": str(model.config.num_hidden_layers),
         "n_direction_prompts": str(n_direction),
-        "harmful_sha256": file_sha256(harmful),
-        "harmless_sha256": file_sha256(harmless),
+        "harmful_sha256": sha256_file(harmful),
+        "harmless_sha256": sha256_file(harmless),
         "torch": torch.__version__,
     }
     with atomic_io.staged_file(out, ".safetensors") as staged:
         save_direction(staged, direction, metadata)
-    log.info("direction written: %s (sha256 %s)", out, file_sha256(out))
+    log.info("direction written: %s (sha256 %s)", out, sha256_file(out))
     return metadata
 
 

@@ -22,7 +22,10 @@ the same bodies from it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+log = logging.getLogger("abliteration")
 
 # The direction file's tensor and metadata keys.
 DIRECTION_KEY = "direction"
@@ -72,6 +75,23 @@ def refusal_direction(harmful_mean, harmless_mean):
 
     d = (harmful_mean - harmless_mean).double()
     return (d / d.norm()).to(torch.float32)
+
+
+def estimate_direction(model, tokenizer, harmful: Path, harmless: Path, n_direction: int,
+                       layer_fraction: float):
+    """(direction, layer): the refusal direction of a loaded model from the first n_direction
+    prompts of each file, and the decoder layer after which it was read."""
+    from lib.body_checks import read_prompt_lines
+
+    n_layers = model.config.num_hidden_layers
+    layer = direction_layer(n_layers, layer_fraction)
+    harm, _ = split_prompts(read_prompt_lines(harmful), n_direction)
+    safe, _ = split_prompts(read_prompt_lines(harmless), n_direction)
+    log.info("direction from %d+%d prompts at layer %d of %d", len(harm), len(safe), layer,
+             n_layers)
+    harm_mean = mean_residual(model, tokenizer, harm, layer)
+    log.info("harmful prompts' mean residual done")
+    return refusal_direction(harm_mean, mean_residual(model, tokenizer, safe, layer)), layer
 
 
 def save_direction(path: Path, direction, metadata: dict[str, str]) -> None:

@@ -34,17 +34,12 @@ def one_pass(body: Path, out: Path, tag: str, harmful: Path, harmless: Path, n_d
     residual writers, with this direction and, if given, with another's."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from lib.abliteration import (direction_layer, mean_residual, orthogonalize_,
-                                  refusal_direction, residual_writers, split_prompts)
-    from lib.body_checks import read_prompt_lines
+    from lib.abliteration import estimate_direction, orthogonalize_, residual_writers
 
     tokenizer = AutoTokenizer.from_pretrained(body)
     model = AutoModelForCausalLM.from_pretrained(body, dtype=torch.float64).eval()
-    layer = direction_layer(model.config.num_hidden_layers, layer_fraction)
-    harm, _ = split_prompts(read_prompt_lines(harmful), n_direction)
-    safe, _ = split_prompts(read_prompt_lines(harmless), n_direction)
-    direction = refusal_direction(mean_residual(model, tokenizer, harm, layer),
-                                  mean_residual(model, tokenizer, safe, layer))
+    direction, _ = estimate_direction(model, tokenizer, harmful, harmless, n_direction,
+                                      layer_fraction)
     torch.save(direction, out / f"{tag}.pt")
     weights = {n: lin.weight.data.clone() for n, lin in residual_writers(model)}
 
