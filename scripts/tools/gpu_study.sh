@@ -78,14 +78,13 @@ SOURCE_BODY_RULES="convert_gguf_body download_body link_local_body make_tiny_bod
   make_tiny_gemma4_body"
 mkdir -p "$STATE"
 
-allowed_without() { # the profile's rules but the given ones, for Snakemake's --allowed-rules
-  "${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -vwE "$(echo $1 | tr ' ' '|')" | tr '\n' ' '
+allowed_without() { # rules (one a line), those to leave out: the rest, for --allowed-rules
+  grep -vwE "$(echo $2 | tr ' ' '|')" <<< "$1" | tr '\n' ' '
 }
 
-rules_among() { # those of the given rules that the workflow has (for --until, which takes any
-  # other name for a file to make)
-  "${SNAKEMAKE[@]}" --list-rules 2>/dev/null | grep -xE "$(echo $1 | tr ' ' '|')" | tr '\n' ' ' \
-    || true
+rules_among() { # rules (one a line), names: those of the names that are rules (for --until,
+  # which takes any other name for a file to make)
+  { grep -xE "$(echo $2 | tr ' ' '|')" <<< "$1" || true; } | tr '\n' ' '
 }
 
 carried_digests() { # the body digests that `restore` kept from the earlier machine, if any
@@ -129,9 +128,10 @@ rebuild_bodies_then() { # what, targets, rules not allowed[, digests, what to do
   # and alone, and the carried refusal directions are kept once those match: an abliterated body
   # rebuilt from a new estimate of its direction differs from the earlier machine's
   # (lib/abliteration.py).
-  local allowed sources="true" keep_directions="true" check="true" keep="true" rules
-  allowed=$(allowed_without "$3")
-  rules=$(rules_among "$SOURCE_BODY_RULES")
+  local listed allowed sources="true" keep_directions="true" check="true" keep="true" rules
+  listed=$("${SNAKEMAKE[@]}" --list-rules 2>/dev/null)
+  allowed=$(allowed_without "$listed" "$3")
+  rules=$(rules_among "$listed" "$SOURCE_BODY_RULES")
   [ -z "$rules" ] || sources="${SNAKEMAKE[*]} $2 --until ${rules% } --allowed-rules $allowed"
   if [ -n "${4:-}" ]; then
     keep_directions="bash $0 keep $4 results/$PROFILE/abliterate/*.direction.safetensors"
