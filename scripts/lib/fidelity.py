@@ -53,6 +53,7 @@ def shared_prompts(cell: pd.DataFrame, reference: pd.DataFrame) -> int:
     """The prompt units both sides measured: what paired_difference's standard error is over."""
     return len(set(cell["prompt_index"]) & set(reference["prompt_index"]))
 
+
 def fidelity_status(cells: pd.DataFrame) -> pd.Series:
     """Each row's fidelity verdict: ok, FAIL or "not judged: ..." (aggregate_cells writes it;
     a table with only the older fidelity_ok column reads as ok / FAIL)."""
