@@ -31,11 +31,10 @@ from pathlib import Path
 
 from lib import atomic_io
 from lib import body_contract
-from lib.abliteration import (load_direction, orthogonalize_, split_prompts,
-                              unsupported_body)
+from lib.abliteration import (direction_sha256, load_direction, orthogonalize_,
+                              split_prompts, unsupported_body)
 from lib.body_checks import chat_input_ids, read_prompt_lines
 from lib.gpu_turn import GPU_USE_LOCK_ENV, gpu_turn
-from lib.weight_digests import sha256_file
 
 log = logging.getLogger("abliterate_body")
 
@@ -167,7 +166,7 @@ def abliterate(
         "method": "refusal-direction weight orthogonalisation",
         "strength": strength,
         "direction_file": str(direction_file),
-        "direction_sha256": sha256_file(direction_file),
+        "direction_sha256": direction_sha256(direction),
         "direction_layer": int(estimated["direction_layer"]),
         "num_layers": model.config.num_hidden_layers,
         "modified_matrices": len(modified),

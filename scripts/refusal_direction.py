@@ -15,7 +15,8 @@ import logging
 from pathlib import Path
 
 from lib import atomic_io
-from lib.abliteration import estimate_direction, save_direction, unsupported_body
+from lib.abliteration import (direction_sha256, estimate_direction, save_direction,
+                              unsupported_body)
 from lib.weight_digests import sha256_file
 
 log = logging.getLogger("refusal_direction")
@@ -45,7 +46,7 @@ def estimate(body: Path, out: Path, harmful: Path, harmless: Path, n_direction: 
     }
     with atomic_io.staged_file(out, ".safetensors") as staged:
         save_direction(staged, direction, metadata)
-    log.info("direction written: %s (sha256 %s)", out, sha256_file(out))
+    log.info("direction written: %s (values' sha256 %s)", out, direction_sha256(direction))
     return metadata
 
 

@@ -22,6 +22,7 @@ the same bodies from it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -107,6 +108,13 @@ def load_direction(path: Path):
 
     with safe_open(str(path), "pt") as f:
         return f.get_tensor(DIRECTION_KEY), dict(f.metadata() or {})
+
+
+def direction_sha256(direction) -> str:
+    """The direction's digest: sha256 of its float32 values (little-endian), not of its file,
+    whose metadata safetensors writes in an order that changes from one process to the next."""
+    values = direction.detach().to("cpu").float().contiguous().numpy()
+    return hashlib.sha256(values.astype("<f4", copy=False).tobytes()).hexdigest()
 
 
 def residual_writers(model) -> list[tuple[str, object]]:
