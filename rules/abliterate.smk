@@ -1,8 +1,8 @@
 # The abliterated body, where the profile makes its own (the miniature, smoke, qwen): the refusal
-# direction is estimated (a file of its own: it depends on the CPU's kernels, the edit does not,
-# so a run split over machines carries it and rebuilds the same body), removed from the vanilla
-# body's weights on the CPU, and the shift is measured (KL, refusals), on the GPU where the
-# profile has one.
+# direction of the source body is estimated once (a file of its own: it depends on the CPU's
+# kernels, the edit does not, so a run split over machines carries it and rebuilds the same
+# bodies), removed from the source body's weights on the CPU at each body's strength, and the
+# shift is measured (KL, refusals), on the GPU where the profile has one.
 
 
 include: "functions/abliterate.smk"
@@ -12,17 +12,17 @@ rule refusal_direction:
     input:
         code=script_sources("refusal_direction"),
         env=env_marker("hf"),
-        body=abliteration_source_dir,
-        harmful=body_setting("harmful"),
-        harmless=body_setting("harmless"),
+        body=STUDY.body_dir("{body}"),
+        harmful=direction_setting("harmful"),
+        harmless=direction_setting("harmless"),
     output:
-        f"{RESULTS}/abliterate/{{body}}.direction.safetensors",
+        STUDY.direction_file("{body}"),
     log:
         f"logs/{PROFILE}/refusal_direction/{{body}}.log",
     benchmark:
         f"benchmarks/{PROFILE}/refusal_direction/{{body}}.tsv"
     wildcard_constraints:
-        body=bodies_from("abliterate"),
+        body=names_regex(STUDY.abliteration_sources()),
     conda:
         conda_env("hf")
     threads: 2
@@ -30,8 +30,8 @@ rule refusal_direction:
         mem_mb=config["resources"]["mem_mb_model"],
     params:
         python=env_python("hf"),
-        n_direction=body_setting("n_direction"),
-        layer_fraction=body_setting("direction_layer_fraction"),
+        n_direction=direction_setting("n_direction"),
+        layer_fraction=direction_setting("direction_layer_fraction"),
     shell:
         "{params.python} scripts/refusal_direction.py --body {input.body} --out {output}"
         " --harmful {input.harmful} --harmless {input.harmless}"
@@ -44,7 +44,7 @@ rule abliterate_body:
         code=script_sources("abliterate_body"),
         env=env_marker("hf"),
         body=abliteration_source_dir,
-        direction=rules.refusal_direction.output[0],
+        direction=abliteration_direction,
         harmful=body_setting("harmful"),
         harmless=body_setting("harmless"),
     output:

@@ -39,6 +39,25 @@ class Profile:
             return self.quantized_body_dir(body)
         return self.body_dir(body)
 
+    # What estimates a refusal direction: one direction a source body, shared by every body
+    # abliterated from it (the dose-response varies the strength only).
+    DIRECTION_SETTINGS = ("harmful", "harmless", "n_direction", "direction_layer_fraction")
+
+    def abliteration_sources(self) -> list[str]:
+        """Bodies a refusal direction is estimated on: the `from` of each abliterated body."""
+        return list(dict.fromkeys(self.config["bodies"][name]["from"]
+                                  for name in self.bodies_from("abliterate")))
+
+    def direction_file(self, source: str) -> str:
+        return f"{self.results}/abliterate/{source}.direction.safetensors"
+
+    def direction_settings(self, source: str) -> dict:
+        """How `source`'s direction is estimated: the settings its abliterated bodies share
+        (reference_problems names bodies that disagree)."""
+        first = next(name for name in self.bodies_from("abliterate")
+                     if self.config["bodies"][name]["from"] == source)
+        return {key: self.config["bodies"][first][key] for key in self.DIRECTION_SETTINGS}
+
     def abliteration_reports(self) -> list[str]:
         return [f"{self.results}/abliterate/{name}.json"
                 for name in self.bodies_from("abliterate")]
@@ -254,6 +273,15 @@ class Profile:
                      " from drafters" for d in drafters if d and d not in c["drafters"]]
         if problems:
             return problems
+        for name in self.bodies_from("abliterate"):
+            source = c["bodies"][name]["from"]
+            settings = {key: c["bodies"][name][key] for key in self.DIRECTION_SETTINGS}
+            differ = [key for key, value in self.direction_settings(source).items()
+                      if settings[key] != value]
+            if differ:
+                problems.append(f"config: bodies.{name} estimates the refusal direction of"
+                                f" '{source}' with other {', '.join(differ)} than the bodies"
+                                " abliterated from it before; one direction a source body")
         if c["bench"]["served_variant"] == "fp8":
             problems += [f"config: bench.served_variant is fp8 but quantize.bodies lacks '{b}'"
                          for b in dict.fromkeys(self.bench_bodies() + self.training_bodies())

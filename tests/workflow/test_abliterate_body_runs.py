@@ -76,7 +76,7 @@ def test_given_its_direction_the_edit_is_the_same_under_other_cpu_kernels(smoke_
 
 def test_smoke_abliteration_moved_the_body(smoke_run):
     report = json.loads((smoke_run / "abliterate" / "abliterated.json").read_text())
-    direction = smoke_run / "abliterate" / "abliterated.direction.safetensors"
+    direction = smoke_run / "abliterate" / "vanilla.direction.safetensors"
     # the digest of the direction's float32 values, whatever order the file's metadata took
     raw = direction.read_bytes()
     header_len = int.from_bytes(raw[:8], "little")

@@ -87,6 +87,20 @@ def test_broken_references_are_named_one_sentence_each():
         "config: bench.series or a start_from names drafter 'phantom', absent from drafters"]
 
 
+def test_bodies_abliterated_from_one_source_share_its_direction():
+    cfg = copy.deepcopy(SMOKE)
+    cfg["bodies"]["abliterated-half"] = dict(cfg["bodies"]["abliterated"], strength=0.5)
+    study = Profile(cfg)
+    assert study.abliteration_sources() == ["vanilla"]
+    assert study.direction_file("vanilla") == (
+        "results/smoke/abliterate/vanilla.direction.safetensors")
+    assert study.reference_problems() == []
+    cfg["bodies"]["abliterated-half"]["n_direction"] += 1
+    assert Profile(cfg).reference_problems() == [
+        "config: bodies.abliterated-half estimates the refusal direction of 'vanilla' with other"
+        " n_direction than the bodies abliterated from it before; one direction a source body"]
+
+
 def test_fp8_serving_needs_every_served_body_quantised():
     cfg = copy.deepcopy(SMOKE)
     cfg["bench"]["served_variant"] = "fp8"
