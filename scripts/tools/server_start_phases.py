@@ -100,7 +100,17 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("logs", type=Path, nargs="+")
     a = p.parse_args(argv)
-    sys.stdout.write(tsv([start_phases(log) for log in a.logs]))
+    rows = []
+    for log in a.logs:
+        # a server that has not written its first line yet (one just started while the table
+        # is asked for) is skipped and named, not allowed to take the other rows with it
+        try:
+            rows.append(start_phases(log))
+        except ValueError as err:
+            print(f"skipped: {err}", file=sys.stderr)
+    if not rows:
+        raise SystemExit("no vLLM server start in the logs given")
+    sys.stdout.write(tsv(rows))
 
 
 if __name__ == "__main__":

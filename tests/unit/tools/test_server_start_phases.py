@@ -33,6 +33,18 @@ def test_a_log_without_vllm_lines_is_refused(tmp_path):
         ssp.start_phases(log)
 
 
+def test_a_server_not_started_yet_is_skipped_and_named(tmp_path, capsys):
+    """The table of a machine's starts, asked while one server has written nothing yet."""
+    starting = tmp_path / "starting.server.log"
+    starting.write_text("")
+    ssp.main([str(CELL_LOG), str(starting)])
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2 and str(CELL_LOG) in out
+    assert f"skipped: {starting}: no timestamped vLLM log line" in err
+    with pytest.raises(SystemExit, match="no vLLM server start"):
+        ssp.main([str(starting)])
+
+
 def test_a_start_that_never_answered_has_no_ready_time(tmp_path):
     lines = CELL_LOG.read_text().splitlines()
     cut = next(i for i, ln in enumerate(lines) if "Supported tasks" in ln)
