@@ -32,6 +32,8 @@
 #   gpu_study.sh keep DIGESTS [FILES...]  (bench, train and resume run it) the carried files, or
 #                                 FILES of them, not made again here, made newer than the rebuilt
 #                                 bodies if those built so far match DIGESTS: Snakemake then keeps them
+#   gpu_study.sh check DIGESTS    (bench, train and resume run it) the bodies built here match
+#                                 DIGESTS; those not built (not needed by the part) are not checked
 #
 # Run the DAG in two parts: `start drafters` (the Snakefile's target for bodies, data, drafters
 # and their validation rows), then `start all` on the same machine or, on the next one, `restore`
@@ -135,7 +137,7 @@ rebuild_bodies_then() { # what, targets, rules not allowed[, digests, what to do
   [ -z "$rules" ] || sources="${SNAKEMAKE[*]} $2 --until ${rules% } --allowed-rules $allowed"
   if [ -n "${4:-}" ]; then
     keep_directions="bash $0 keep $4 results/$PROFILE/abliterate/*.direction.safetensors"
-    check="{ sha256sum --quiet -c $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }; }"
+    check="{ bash $0 check $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }; }"
     keep="bash $0 keep $4"
   fi
   in_background "$1" "$sources && $keep_directions && \
@@ -254,16 +256,20 @@ resume)
   # allowed, so that the responses are finished where they stopped.
   on_carried_text "the data part, resumed" "${*:-drafters}" "" \
     "the carried instructions and responses are not theirs" ;;
+check)
+  # check DIGESTS: every body built here that DIGESTS lists is the earlier machine's. A body
+  # that this part's targets do not need is not built, and not checked: a training part builds
+  # the bodies its drafters need, not the dose-response's.
+  built=$(while read -r sum path; do [ ! -e "$path" ] || echo "$sum  $path"; done < "$2")
+  [ -z "$built" ] || sha256sum --quiet -c - <<< "$built" ;;
 keep)
   # keep DIGESTS [FILES...]: the carried files (restore's list, or those of FILES on it) made
   # newer than the bodies rebuilt here, all with one timestamp, so that Snakemake takes them as
   # they are; only when every rebuilt body listed in DIGESTS is the earlier machine's (those not
   # built yet are not checked: the source bodies come before the directions kept from them).
   digests=$2; shift 2
-  built=$(while read -r sum path; do [ ! -e "$path" ] || echo "$sum  $path"; done < "$digests")
-  if [ -n "$built" ] && ! sha256sum --quiet -c - <<< "$built"; then
-    echo "keep: the rebuilt bodies differ from $digests; nothing carried is kept" >&2; exit 3
-  fi
+  bash "$0" check "$digests" \
+    || { echo "keep: the rebuilt bodies differ from $digests; nothing carried is kept" >&2; exit 3; }
   listed="$STATE/carried/files.txt"
   [ -f "$listed" ] || { echo "keep: no $listed (restore lists the carried files)" >&2; exit 2; }
   if [ "$#" -gt 0 ]; then
