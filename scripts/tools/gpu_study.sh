@@ -10,8 +10,9 @@
 #                                 that it outlives the shell; ARGS: targets or options
 #   gpu_study.sh wait SECONDS     follow it until it ends or SECONDS pass; progress on stdout
 #   gpu_study.sh collect [drafters] [responses]  copy results into $OUT, in 15 MB parts (and
-#                                 the drafters, EAGLE-3 ones without their token embedding; and
-#                                 the regenerated responses)
+#                                 the drafters, EAGLE-3 ones without their token embedding, or
+#                                 only those STUDY_COLLECT_DRAFTERS names; and the regenerated
+#                                 responses)
 #   gpu_study.sh restore          unpack what `collect` brought back from an earlier machine
 #                                 (carried in as results.tgz.part* / drafters.tgz.part*)
 #   gpu_study.sh phases           where each server's start went, a row per server log
@@ -326,7 +327,11 @@ collect)
   # A fine-tune on the next machine starts from it too (train_drafter.py restores the embedding).
   if [[ " $* " == *" drafters "* ]]; then
     rm -rf "$COMPACT"
+    # STUDY_COLLECT_DRAFTERS="NAME ...": only those (a drafter that came carried need not go
+    # back: a 1.5 B body's EAGLE-3 drafter is ~0.2 GB)
     for d in "$R"/drafters/*/; do
+      [ -z "${STUDY_COLLECT_DRAFTERS:-}" ] \
+        || [[ " $STUDY_COLLECT_DRAFTERS " == *" $(basename "$d") "* ]] || continue
       "$ENVS/vllm/bin/python" "$(dirname "$0")/compact_drafter.py" "$d" \
         "$COMPACT/$R/drafters/$(basename "$d")"
     done

@@ -127,6 +127,25 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     assert "bench_cell" in rest and "train_drafter" not in rest  # data rules: not allowed
 
 
+def test_collect_takes_only_the_drafters_named(tmp_path):
+    """A drafter that came carried need not go back: STUDY_COLLECT_DRAFTERS names those that
+    do."""
+    machine, out = tmp_path / "machine", tmp_path / "out"
+    fake_tree(machine)
+    vanilla = machine / "results/gb10-rehearsal/drafters/vanilla/config.json"
+    vanilla.parent.mkdir(parents=True)
+    vanilla.write_text("{}")
+    out.mkdir()
+    done = study(machine, "collect", "drafters", OUT=str(out),
+                 STUDY_COLLECT_DRAFTERS="finetuned")
+    assert done.returncode == 0, done.stderr
+    assert names(out / "drafters.tgz.part00") == {
+        "results/gb10-rehearsal/drafters/finetuned/config.json"}
+    done = study(machine, "collect", "drafters", OUT=str(out))
+    assert done.returncode == 0, done.stderr
+    assert len(names(out / "drafters.tgz.part00")) == 2
+
+
 def test_without_carried_digests_the_bench_part_measures_every_cell_again(tmp_path):
     fake_tree(tmp_path)
     done = study(tmp_path, "bench", STUDY_CARRY=str(tmp_path / "carry"))
