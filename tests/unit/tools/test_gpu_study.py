@@ -451,3 +451,44 @@ def test_keep_touches_only_carried_files_and_only_when_the_built_bodies_match(tm
     assert done.returncode == 0 and "keep: 1 carried files" in done.stdout, done.stderr
     assert (tmp_path / carried[0]).stat().st_mtime > 1_000_000_000
     assert remade.stat().st_mtime > time.time()  # left as this machine made it
+
+
+DATASET_SNAKEFILE = """
+rule all:
+    input: "drafters/vanilla", "drafters/finetuned"
+
+rule prepare_data:
+    input: "responses_{body}.jsonl"
+    output: directory("dataset_{body}")
+    shell: "mkdir -p {output}"
+
+rule train_vanilla:
+    input: "dataset_vanilla"
+    output: directory("drafters/vanilla")
+    shell: "mkdir -p {output}"
+
+rule train_finetuned:
+    input: "dataset_abliterated", "drafters/vanilla"
+    output: directory("drafters/finetuned")
+    shell: "mkdir -p {output}"
+"""
+
+
+def test_a_training_part_keeps_a_carried_drafter_whose_dataset_did_not_travel(tmp_path):
+    """What the Qwen study's training part relies on: the datasets never travel, and Snakemake
+    does not make a missing intermediate again (nor retrain from it) when the job it feeds is
+    up to date, so the carried vanilla drafter is kept and only the fine-tune is trained."""
+    (tmp_path / "Snakefile").write_text(DATASET_SNAKEFILE)
+    for body in ("vanilla", "abliterated"):
+        (tmp_path / f"responses_{body}.jsonl").write_text("{}\n")
+    carried = tmp_path / "drafters" / "vanilla"
+    carried.mkdir(parents=True)
+    later = time.time() + 5  # kept: newer than everything it was made from
+    os.utime(carried, (later, later))
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    jobs = re.findall(r"^rule (\w+):\n(?:.*\n)*?\s+wildcards: body=(\w+)|^rule (\w+):$",
+                      done.stdout, re.M)
+    ran = {f"{a}:{b}" if a else c for a, b, c in jobs}
+    assert ran == {"prepare_data:abliterated", "train_finetuned", "all"}, done.stdout
