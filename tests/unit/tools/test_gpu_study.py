@@ -348,11 +348,11 @@ rule make_tiny_body:
 # a new estimate differs from the last, as another CPU's refusal direction does
 rule refusal_direction:
     input: f"{R}/models/vanilla"
-    output: f"{R}/abliterate/abliterated.direction.safetensors"
+    output: f"{R}/abliterate/vanilla.direction.safetensors"
     shell: "date +%s%N > {output}"
 
 rule abliterate_body:
-    input: body=f"{R}/models/vanilla", direction=f"{R}/abliterate/abliterated.direction.safetensors"
+    input: body=f"{R}/models/vanilla", direction=f"{R}/abliterate/vanilla.direction.safetensors"
     output: directory(f"{R}/models/abliterated")
     shell: "mkdir -p {output} && cat {input.direction} > {output}/model.safetensors"
 
@@ -394,7 +394,7 @@ def test_a_bench_part_keeps_the_carried_direction_and_cells_under_snakemake(tmp_
     assert study(first, "start", "all").returncode == 0
     assert "snakemake ended" in study(first, "wait", "60").stdout
     cell = first / "results/toy/bench/cell.txt"
-    direction = first / "results/toy/abliterate/abliterated.direction.safetensors"
+    direction = first / "results/toy/abliterate/vanilla.direction.safetensors"
     assert cell.is_file() and direction.is_file()
     assert study(first, "collect", OUT=str(out)).returncode == 0
 
