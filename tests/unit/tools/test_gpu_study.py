@@ -59,6 +59,18 @@ def fake_tree(tree):
         (tree / name).write_text(text)
 
 
+def machine_and_out(tmp_path, extra=None):
+    """A GPU machine's fake tree (with `extra` files: path -> text) and the empty $OUT that
+    `collect` writes into."""
+    machine, out = tmp_path / "machine", tmp_path / "out"
+    fake_tree(machine)
+    for name, text in (extra or {}).items():
+        (machine / name).parent.mkdir(parents=True, exist_ok=True)
+        (machine / name).write_text(text)
+    out.mkdir()
+    return machine, out
+
+
 def names(part):
     with tarfile.open(part) as tar:
         return {m.name for m in tar.getmembers() if m.isfile()}
@@ -85,9 +97,7 @@ def stages(state):
 
 
 def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
-    machine, out = tmp_path / "machine", tmp_path / "out"
-    fake_tree(machine)
-    out.mkdir()
+    machine, out = machine_and_out(tmp_path)
     done = study(machine, "collect", "drafters", OUT=str(out))
     assert done.returncode == 0, done.stderr
     results = names(out / "results.tgz.part00")
@@ -130,12 +140,8 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
 def test_collect_takes_only_the_drafters_named(tmp_path):
     """A drafter that came carried need not go back: STUDY_COLLECT_DRAFTERS names those that
     do."""
-    machine, out = tmp_path / "machine", tmp_path / "out"
-    fake_tree(machine)
-    vanilla = machine / "results/gb10-rehearsal/drafters/vanilla/config.json"
-    vanilla.parent.mkdir(parents=True)
-    vanilla.write_text("{}")
-    out.mkdir()
+    machine, out = machine_and_out(
+        tmp_path, {"results/gb10-rehearsal/drafters/vanilla/config.json": "{}"})
     done = study(machine, "collect", "drafters", OUT=str(out),
                  STUDY_COLLECT_DRAFTERS="finetuned")
     assert done.returncode == 0, done.stderr
@@ -170,9 +176,7 @@ def test_a_bench_part_given_cells_rebuilds_only_what_they_serve(tmp_path):
 
 
 def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_path):
-    machine, out = tmp_path / "machine", tmp_path / "out"
-    fake_tree(machine)
-    out.mkdir()
+    machine, out = machine_and_out(tmp_path)
     done = study(machine, "collect", "responses", OUT=str(out))
     assert done.returncode == 0, done.stderr
     assert "results/gb10-rehearsal/drafter_data/abliterated/responses.jsonl" in names(
@@ -196,12 +200,9 @@ def test_a_resumed_data_part_keeps_the_carried_text_and_may_generate_the_rest(tm
     """`resume`: the instructions and half-written responses of a machine whose time ran out
     are kept on the next one (same bodies: the digests), and the generation rules may run
     there to finish them, unlike a training part's."""
-    machine, out = tmp_path / "machine", tmp_path / "out"
-    fake_tree(machine)
-    partial = machine / "results/gb10-rehearsal/drafter_data/vanilla/responses.jsonl.partial"
-    partial.parent.mkdir(parents=True)
-    partial.write_text('{"primary_id": "synth-0"}\n')
-    out.mkdir()
+    name = "results/gb10-rehearsal/drafter_data/vanilla/responses.jsonl.partial"
+    machine, out = machine_and_out(tmp_path, {name: '{"primary_id": "synth-0"}\n'})
+    partial = machine / name
     assert study(machine, "collect", OUT=str(out)).returncode == 0
     nxt, carry, done = restored_on_next_machine(tmp_path, out)
     assert done.returncode == 0, done.stderr
@@ -255,9 +256,7 @@ def test_phases_tables_the_server_logs_of_the_profile(tmp_path):
 def test_report_builds_into_out_with_the_study_configs(tmp_path):
     """`report` runs the driver's Snakemake with the study's config files and --report into
     $OUT, records the command, and fails (with the log's tail) when Snakemake does."""
-    machine, out = tmp_path / "machine", tmp_path / "out"
-    fake_tree(machine)
-    out.mkdir()
+    machine, out = machine_and_out(tmp_path)
     envs = fake_envs(machine)
     python = envs / "driver" / "bin" / "python"
     python.write_text('#!/bin/sh\necho "$*" > "$STUDY_STATE/args"\n'
@@ -305,9 +304,7 @@ def test_more_than_ten_parts_are_named_in_order_and_restore_joins_them(tmp_path)
     """gb10-fullwidth's drafters made more than ten 15 MB parts, which one-digit names could
     not hold (`split: output file suffixes exhausted`); here parts of 32 bytes, and the next
     machine joins them in name order."""
-    machine, out = tmp_path / "machine", tmp_path / "out"
-    fake_tree(machine)
-    out.mkdir()
+    machine, out = machine_and_out(tmp_path)
     done = study(machine, "collect", "drafters", OUT=str(out), STUDY_PART_BYTES="32")
     assert done.returncode == 0, done.stderr
     parts = sorted(p.name for p in out.glob("results.tgz.part*"))
