@@ -21,7 +21,6 @@ their content.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from abliterate_body import is_refusal  # noqa: E402
+from validation_prompts import read_jsonl  # noqa: E402
 
 ASSISTANT = "<|im_start|>assistant\n"  # where the reply starts in a ChatML row's text
 END = "<|im_end|>"
@@ -46,17 +46,18 @@ def reply_text(row: dict) -> str:
 
 
 def read_rows(path: Path) -> dict[str, dict]:
-    """primary_id -> the row's reply, generated tokens and finish reason."""
+    """primary_id -> the row's reply, whether it opens with a refusal marker, its generated
+    tokens and finish reason."""
     rows = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            meta = row.get("metadata") or {}
-            rows[row["primary_id"]] = {
-                "reply": reply_text(row),
-                "tokens": (meta.get("usage") or {}).get("completion_tokens"),
-                "finish_reason": meta.get("finish_reason"),
-            }
+    for row in read_jsonl(path):
+        meta = row.get("metadata") or {}
+        reply = reply_text(row)
+        rows[row["primary_id"]] = {
+            "reply": reply,
+            "refusal_marker": is_refusal(reply),
+            "tokens": (meta.get("usage") or {}).get("completion_tokens"),
+            "finish_reason": meta.get("finish_reason"),
+        }
     return rows
 
 
@@ -68,14 +69,14 @@ def file_stats(name: str, rows: dict[str, dict]) -> dict:
         "mean_tokens": round(statistics.fmean(tokens), 1) if tokens else None,
         "median_tokens": float(statistics.median(tokens)) if tokens else None,
         "cut_at_limit": sum(r["finish_reason"] == "length" for r in rows.values()),
-        "refusal_marker": sum(is_refusal(r["reply"]) for r in rows.values()),
+        "refusal_marker": sum(r["refusal_marker"] for r in rows.values()),
     }
 
 
 def pair_stats(a: dict[str, dict], b: dict[str, dict]) -> dict:
     shared = sorted(set(a) & set(b))
     same = sum(a[k]["reply"] == b[k]["reply"] for k in shared)
-    marked = [(is_refusal(a[k]["reply"]), is_refusal(b[k]["reply"])) for k in shared]
+    marked = [(a[k]["refusal_marker"], b[k]["refusal_marker"]) for k in shared]
     return {"both_answered": len(shared),
             "same_reply": same,
             "same_reply_share": round(same / len(shared), 4) if shared else None,
