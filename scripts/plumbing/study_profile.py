@@ -56,7 +56,11 @@ class Profile:
         (reference_problems names bodies that disagree)."""
         first = next(name for name in self.bodies_from("abliterate")
                      if self.config["bodies"][name]["from"] == source)
-        return {key: self.config["bodies"][first][key] for key in self.DIRECTION_SETTINGS}
+        return self.body_direction_settings(first)
+
+    def body_direction_settings(self, body: str) -> dict:
+        """The direction settings one abliterated body's config entry gives."""
+        return {key: self.config["bodies"][body][key] for key in self.DIRECTION_SETTINGS}
 
     def abliteration_reports(self) -> list[str]:
         return [f"{self.results}/abliterate/{name}.json"
@@ -275,7 +279,7 @@ class Profile:
             return problems
         for name in self.bodies_from("abliterate"):
             source = c["bodies"][name]["from"]
-            settings = {key: c["bodies"][name][key] for key in self.DIRECTION_SETTINGS}
+            settings = self.body_direction_settings(name)
             differ = [key for key, value in self.direction_settings(source).items()
                       if settings[key] != value]
             if differ:
