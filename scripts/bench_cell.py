@@ -101,15 +101,19 @@ def run_vllm_cli(argv: list[str]) -> None:
 
     saved = sys.argv
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    handlers, level, disabled = root.handlers[:], root.level, logging.root.manager.disable
     sys.argv = ["vllm", *argv]
     try:
         vllm_main()
     finally:
         sys.argv = saved
         # vllm 0.24's CLI reconfigures logging: our progress lines vanished after the first
-        # `vllm bench serve` on the H100 (logs/gpu/bench_cell/*.log); put ours back
+        # `vllm bench serve` on the H100 (logs/gpu/bench_cell/*.log); put ours back. Its
+        # logger.suppress_logging() calls logging.disable(INFO) around config defaults and does
+        # not restore it when one raises: the lines still vanished on the H100 at 04ce8df
+        # (logs/qwen/bench_cell/*.log), so the process-wide disable level is restored too.
         root.handlers[:], root.level = handlers, level
+        logging.disable(disabled)
         for name in ("bench_cell", "serving"):
             logging.getLogger(name).disabled = False
 
@@ -420,19 +424,20 @@ def run_cell(args: argparse.Namespace) -> None:
         for step, (endpoint, temperature, rep) in enumerate(measurements, start=1):
             seed = args.seed_base + rep
             result = None
-            if rep in args.bench_serve_reps:
-                log.info("[%d/%d] %s T=%g repeat %d (seed %d): vllm bench serve", step,
-                         len(measurements), endpoint, temperature, rep, seed)
-                name = f"{endpoint}_T{temperature:g}_rep{rep}.json"
-                run_vllm_cli(bench_command(
-                    server.base_url, args.body, prompts_jsonl, len(prompts), args.max_tokens,
-                    temperature, seed, work, name, endpoint,
-                ))
-                result = json.loads((work / name).read_text())
-            log.info("[%d/%d] per-prompt pass (%d prompts, %s)", step, len(measurements),
-                     len(prompts), endpoint)
-            rows = per_prompt_pass(server.base_url, server.metrics, prompts, temperature,
-                                   args.max_tokens, seed, args.top_logprobs, endpoint)
+            with server.quiet_gpu() as quiet_wait_s:  # no server starts on this GPU meanwhile
+                if rep in args.bench_serve_reps:
+                    log.info("[%d/%d] %s T=%g repeat %d (seed %d): vllm bench serve", step,
+                             len(measurements), endpoint, temperature, rep, seed)
+                    name = f"{endpoint}_T{temperature:g}_rep{rep}.json"
+                    run_vllm_cli(bench_command(
+                        server.base_url, args.body, prompts_jsonl, len(prompts),
+                        args.max_tokens, temperature, seed, work, name, endpoint,
+                    ))
+                    result = json.loads((work / name).read_text())
+                log.info("[%d/%d] per-prompt pass (%d prompts, %s)", step, len(measurements),
+                         len(prompts), endpoint)
+                rows = per_prompt_pass(server.base_url, server.metrics, prompts, temperature,
+                                       args.max_tokens, seed, args.top_logprobs, endpoint)
             totals = pass_totals(rows)
             problems = [f"prompt {r['prompt_index']}: {p}" for r in rows
                         for p in counter_problems(r, args.num_speculative_tokens)]
@@ -447,7 +452,7 @@ def run_cell(args: argparse.Namespace) -> None:
                 "per_prompt": rows,
                 "per_prompt_totals": totals,
                 "counter_problems": problems,
-                "provenance": provenance,
+                "provenance": {**provenance, "quiet_gpu_wait_s": quiet_wait_s},
                 "vllm_bench_serve": None if result is None else {
                     k: v for k, v in result.items() if k != "generated_texts"},
             }

@@ -34,6 +34,8 @@ def cell_row(record: dict) -> dict:
                                         "acceptance_length", "mean_logprob", "logprob_tokens")}
     row["vllm_package"] = record["provenance"]["vllm_package"]
     row["machine"] = machine_label(record)
+    if "quiet_gpu_wait_s" in record["provenance"]:  # cells measured since the quiet GPU
+        row["quiet_gpu_wait_s"] = record["provenance"]["quiet_gpu_wait_s"]
     row |= {k: v for k, v in metrics.items()
             if k.startswith("bench_serve_") and not isinstance(v, list)}
     row["counter_problems"] = "; ".join(record.get("counter_problems") or [])

@@ -2,7 +2,16 @@
 lock per GPU, taken while the job measures or computes on the GPU and released as soon as it
 stops, so that no two measurements share the GPU. A vLLM server takes it once healthy
 (lib/serving.py); a job that uses the GPU for one stage only takes it around that stage
-(scripts/abliterate_body.py). flock, so a crashed job frees the turn."""
+(scripts/abliterate_body.py). flock, so a crashed job frees the turn.
+
+A quiet GPU for timing (a second lock file beside the turn's, `<turn>.starting`): a server that
+starts holds it shared from its launch until it is healthy, and a measurement holds it exclusive
+for one pass, so that no pass is timed while another server compiles and captures its CUDA
+graphs on the same GPU. Measured on an H100 with the Qwen study's 1.5 B body (commit 04ce8df,
+reports/runs/qwen-gpu/README.md, attempt 4): the passes of the vanilla body's n = 0 cell that
+ran beside a starting server decoded at ~360 tok/s, the same-shaped abliterated body's alone at
+~430. A server that would start during a pass waits for it to end (a pass is 15-40 s); the next
+pass waits for the start (~100-190 s). Starting every server of a part together costs nothing."""
 
 from __future__ import annotations
 
@@ -61,3 +70,42 @@ def gpu_turn(lock_path: str | Path | None) -> Iterator[float]:
         yield waited
     finally:
         turn.release()
+
+
+def starting_lock(turn_path: str | Path | None) -> Path | None:
+    """The lock file that starting servers hold shared and timed passes exclusive."""
+    return None if not turn_path else Path(str(turn_path) + ".starting")
+
+
+@contextmanager
+def _flock(path: Path | None, mode: int, what: str) -> Iterator[float]:
+    if path is None:
+        yield 0.0
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        started = time.monotonic()
+        try:
+            fcntl.flock(fh, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for %s (%s)", what, path)
+            fcntl.flock(fh, mode)
+        waited = time.monotonic() - started
+        if waited >= 1:
+            log.info("waited %.0f s for %s", waited, what)
+        try:
+            yield waited
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def server_starting(turn_path: str | Path | None):
+    """`with server_starting(turn):` around a server's start (from launch to healthy): it
+    waits for a timed pass on the same GPU to end, and keeps the next one waiting."""
+    return _flock(starting_lock(turn_path), fcntl.LOCK_SH, "a timed pass to end")
+
+
+def quiet_gpu(turn_path: str | Path | None):
+    """`with quiet_gpu(turn) as waited:` around one timed pass: no server on this GPU starts
+    inside (nothing without a turn)."""
+    return _flock(starting_lock(turn_path), fcntl.LOCK_EX, "the servers starting to be ready")

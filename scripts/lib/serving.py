@@ -10,8 +10,10 @@ GPU_USE_LOCK when the profile sets `resources.gpu_lock`): a vLLM server spends ~
 on an H100 (imports, torch.compile, CUDA graphs) and then uses the GPU for a minute or two.
 Several jobs may start their servers at once, but a server serves only while it holds the
 lock (taken once it is healthy, released when it stops), so no two measurements or data jobs
-share the GPU; a starting server's own short GPU work (profiling, graph capture) can still
-overlap another job's, which the README states. Training takes the same lock (gpu_job.py).
+share the GPU. A server's start (compilation, profiling, CUDA graph capture) may overlap
+another job's work but not a timed pass: it holds lib/gpu_turn.server_starting from launch to
+health, and a bench pass waits for it (`VllmServer.quiet_gpu`). Training takes the same lock
+(gpu_job.py).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.gpu_turn import GPU_USE_LOCK_ENV, GpuTurn
+from lib.gpu_turn import GPU_USE_LOCK_ENV, GpuTurn, quiet_gpu, server_starting
 
 log = logging.getLogger("serving")
 
@@ -256,19 +258,24 @@ class VllmServer:
         self._log_fh = self.log_path.open("a")
         self._log_fh.write(f"$ {' '.join(cmd)}\n")
         self._log_fh.flush()
-        self.proc = subprocess.Popen(
-            cmd, stdout=self._log_fh, stderr=subprocess.STDOUT, start_new_session=True,
-            env=server_environment(self.spec.env),
-        )
         if threading.current_thread() is threading.main_thread():  # signals: main thread only
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
-            self.wait_healthy()
+            with server_starting(self.spec.gpu_lock):
+                self.proc = subprocess.Popen(
+                    cmd, stdout=self._log_fh, stderr=subprocess.STDOUT, start_new_session=True,
+                    env=server_environment(self.spec.env),
+                )
+                self.wait_healthy()
             self.take_gpu_lock()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def quiet_gpu(self):
+        """`with server.quiet_gpu() as waited:` around one timed pass (lib/gpu_turn.py)."""
+        return quiet_gpu(self.spec.gpu_lock)
 
     def take_gpu_lock(self) -> None:
         """Block until this job may use the GPU (see the module docstring)."""

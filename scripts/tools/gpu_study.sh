@@ -23,7 +23,8 @@
 #   gpu_study.sh train [TARGETS]  the training part on a machine where an earlier one made the
 #                                 instructions and responses (`collect responses`, `restore`):
 #                                 rebuild the bodies, check them against the earlier machine's,
-#                                 then TARGETS (default `drafters`) without the generation rules
+#                                 then TARGETS (default `drafters`) without the generation rules;
+#                                 TARGETS beside the drafters (bench cells) after the drafters
 #   gpu_study.sh resume [TARGETS] the data part continued on another machine after an earlier
 #                                 one's `collect` (`restore` here): rebuild the bodies, check them
 #                                 against the earlier machine's, then TARGETS (default
@@ -120,7 +121,7 @@ in_background() { # what, command line: logged, then run detached (it outlives t
   echo "started $1 (pid $pid)"
 }
 
-rebuild_bodies_then() { # what, targets, rules not allowed[, digests, what to do if they differ]
+rebuild_bodies_then() { # what, targets, rules not allowed[, digests, if they differ[, first]]
   # A part on a machine where an earlier one made some of the outputs (carried, `restore`):
   # the bodies first (they never travel), then the targets with the rules whose outputs came
   # disallowed. With the earlier machine's body digests, the rebuilt bodies must match them, and
@@ -130,23 +131,27 @@ rebuild_bodies_then() { # what, targets, rules not allowed[, digests, what to do
   # in tests/unit/tools/test_gpu_study.py runs Snakemake itself). The source bodies come first
   # and alone, and the carried refusal directions are kept once those match: an abliterated body
   # rebuilt from a new estimate of its direction differs from the earlier machine's
-  # (lib/abliteration.py).
+  # (lib/abliteration.py). With FIRST (targets), those are made before the targets, alone.
   local listed allowed sources="true" keep_directions="true" check="true" keep="true" rules
+  local first=""
   listed=$("${SNAKEMAKE[@]}" --list-rules 2>/dev/null)
   allowed=$(allowed_without "$listed" "$3")
   rules=$(rules_among "$listed" "$SOURCE_BODY_RULES")
   [ -z "$rules" ] || sources="${SNAKEMAKE[*]} $2 --until ${rules% } --allowed-rules $allowed"
   if [ -n "${4:-}" ]; then
-    keep_directions="bash $0 keep $4 results/$PROFILE/abliterate/*.direction.safetensors"
+    # with their benchmarks: Snakemake dates a job by its oldest output or benchmark
+    keep_directions="bash $0 keep $4 results/$PROFILE/abliterate/*.direction.safetensors \
+benchmarks/$PROFILE/refusal_direction/*.tsv"
     check="{ bash $0 check $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }; }"
     keep="bash $0 keep $4"
   fi
+  [ -z "${6:-}" ] || first="${SNAKEMAKE[*]} $6 --allowed-rules $allowed && "
   in_background "$1" "$sources && $keep_directions && \
 ${SNAKEMAKE[*]} $2 --until quantize_body --allowed-rules $allowed && \
-$check && $keep && ${SNAKEMAKE[*]} $2 --allowed-rules $allowed"
+$check && $keep && $first${SNAKEMAKE[*]} $2 --allowed-rules $allowed"
 }
 
-on_carried_text() { # what, targets, rules not allowed, what if the bodies differ
+on_carried_text() { # what, targets, rules not allowed, what if the bodies differ[, first]
   # The carried text (instructions, responses) is the earlier machine's bodies' output: use it
   # only when the rebuilt bodies are those bodies (their digests, which `collect` lists and
   # `restore` keeps), and keep it although the rebuilt bodies are newer (`keep`).
@@ -154,7 +159,7 @@ on_carried_text() { # what, targets, rules not allowed, what if the bodies diffe
   digests=$(carried_digests)
   [ -n "$digests" ] || { echo "$1: no carried body digests in $STATE/carried (collect and" \
     "restore the earlier machine's results first)" >&2; exit 2; }
-  rebuild_bodies_then "$1" "$2" "$3" "$digests" "$4"
+  rebuild_bodies_then "$1" "$2" "$3" "$digests" "$4" "${5:-}"
 }
 
 launcher() { # family: a python that sees only its family's site folder beside the machine's
@@ -247,9 +252,14 @@ bench)
 train)
   shift
   offline_env
-  # The carried responses, used as they are: the generation rules are not allowed.
+  # The carried responses, used as they are: the generation rules are not allowed. Targets
+  # beside the drafters (bench cells) come after them: started together, three cells' servers
+  # took the GPU slots while the fine-tune waited for its data, and training never started in
+  # the machine's time (reports/runs/qwen-gpu/README.md, attempt 4).
+  first=""
+  [ "${*:-drafters}" = drafters ] || first=drafters
   on_carried_text "the training part" "${*:-drafters}" "$GENERATION_RULES" \
-    "the carried responses are not theirs" ;;
+    "the carried responses are not theirs" "$first" ;;
 resume)
   shift
   offline_env
@@ -279,8 +289,9 @@ keep)
     files=$(cat "$listed")
   fi
   # those made again here since `restore` (an environment's marker, a body's report) are this
-  # machine's own: touching them would make the bodies built after them look out of date
-  now=$(date +%s) kept=0
+  # machine's own: touching them would make the bodies built after them look out of date.
+  # Dated to the nanosecond: a whole second could precede a body written later in that second
+  now=$(date +%s.%N) kept=0
   while read -r f; do
     [ -n "$f" ] && [ -e "$f" ] && [ "$f" -ot "$STATE/carried/restored" ] || continue
     touch -d "@$now" "$f"; kept=$((kept + 1))

@@ -1,6 +1,9 @@
 """Pure parts of a bench cell: drafter/body compatibility, per-prompt throughput, records."""
 
 import json
+import logging
+import sys
+import types
 
 import pytest
 from bench_cell import (
@@ -10,6 +13,7 @@ from bench_cell import (
     parse_args,
     pass_totals,
     per_prompt_throughput,
+    run_vllm_cli,
     spec_counters,
 )
 from lib.drafter_checks import drafter_problems
@@ -278,3 +282,32 @@ def test_completion_log_probs_read_like_chat_ones():
     assert reply_score(reply_content(completion, "raw"), 0.7) == reply_score(
         chat["logprobs"]["content"], 0.7)
     assert [int(t["token"].split(":")[1]) for t in reply_content(completion, "raw")] == [7, 3]
+
+
+def test_progress_lines_survive_vllm_cli_that_leaves_logging_disabled(monkeypatch, caplog):
+    """vLLM 0.24's CLI replaced the root handlers and, through logger.suppress_logging() around
+    a config default that raised, left logging.disable(INFO) set: every later progress line of
+    the cell vanished on the H100. After the CLI our loggers must log at INFO again."""
+    seen = {}
+
+    def fake_main():
+        seen["argv"] = list(sys.argv)
+        logging.getLogger().handlers[:] = []
+        logging.disable(logging.INFO)
+        logging.getLogger("bench_cell").disabled = True
+
+    module = types.ModuleType("vllm.entrypoints.cli.main")
+    module.main = fake_main
+    for name in ("vllm", "vllm.entrypoints", "vllm.entrypoints.cli"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "vllm.entrypoints.cli.main", module)
+    caplog.set_level(logging.INFO)
+    argv = sys.argv
+    try:
+        run_vllm_cli(["bench", "serve", "--help"])
+        assert seen["argv"] == ["vllm", "bench", "serve", "--help"]
+        assert sys.argv is argv
+        logging.getLogger("bench_cell").info("[2/12] per-prompt pass")
+        assert [r.getMessage() for r in caplog.records] == ["[2/12] per-prompt pass"]
+    finally:
+        logging.disable(logging.NOTSET)

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from lib.gpu_turn import GpuTurn, gpu_turn
+from lib.gpu_turn import GpuTurn, gpu_turn, quiet_gpu, server_starting, starting_lock
 
 
 def test_a_second_job_waits_until_the_first_releases_its_turn(tmp_path):
@@ -35,3 +35,39 @@ def test_without_a_lock_file_there_is_no_turn_to_take(tmp_path):
     with gpu_turn(None) as waited:
         assert waited == 0.0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_timed_pass_waits_for_a_starting_server_and_a_start_for_the_pass(tmp_path):
+    """The quiet GPU: a server starting on the GPU (shared) keeps a timed pass (exclusive)
+    waiting, and a pass keeps the next server's start waiting; two starts do not wait."""
+    turn = tmp_path / "locks" / "turn-gpuall.lock"
+    events: list[str] = []
+    waits: list[float] = []
+
+    def timed_pass():
+        with quiet_gpu(turn) as waited:
+            waits.append(waited)
+            events.append("pass")
+            time.sleep(0.6)
+
+    timed = threading.Thread(target=timed_pass)
+    with server_starting(turn) as waited:
+        assert waited < 0.5
+        with server_starting(turn) as other:  # servers start side by side
+            assert other < 0.5
+        timed.start()
+        time.sleep(0.6)
+        assert not events  # the pass waits: a server is starting
+    time.sleep(0.2)
+    assert events == ["pass"] and waits[0] >= 0.5
+    with server_starting(turn) as waited:  # the next start waits for the pass to end
+        events.append("start")
+    timed.join(timeout=10)
+    assert events == ["pass", "start"] and waited >= 0.2
+    assert starting_lock(turn) == tmp_path / "locks" / "turn-gpuall.lock.starting"
+
+
+def test_without_a_turn_nothing_is_waited_for(tmp_path):
+    with server_starting(None) as a, quiet_gpu(None) as b:
+        assert a == b == 0.0
+    assert starting_lock(None) is None

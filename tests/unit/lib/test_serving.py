@@ -152,6 +152,34 @@ def test_a_healthy_server_serves_only_while_it_holds_the_gpu_lock(tmp_path):
     assert server.proc.poll() is not None
 
 
+SLOW_HEALTHY_SERVER = "import time; time.sleep(2)\n" + HEALTHY_SERVER
+
+
+def test_no_timed_pass_runs_while_a_server_starts_nor_a_start_during_a_pass(tmp_path):
+    """The quiet GPU (lib/gpu_turn.py): a server's start waits for a timed pass on the same
+    GPU to end, and a pass asked for while a server starts waits until it is healthy."""
+    import threading
+
+    from lib.gpu_turn import quiet_gpu
+
+    lock = tmp_path / "turn-gpuall.lock"
+    spec = serving.ServerSpec(python=fake_python(tmp_path, SLOW_HEALTHY_SERVER), model=tmp_path,
+                              startup_timeout_s=30, gpu_lock=lock)
+    server = serving.VllmServer(spec, tmp_path / "server.log")
+    worker = threading.Thread(target=lambda: server.__enter__())
+    with quiet_gpu(lock):  # another cell's timed pass
+        worker.start()
+        time.sleep(1)
+        assert server.proc is None  # not launched during the pass
+    time.sleep(0.5)
+    assert server.proc is not None
+    with quiet_gpu(lock) as waited:  # asked for while it starts: waits until it is healthy
+        assert server.startup_s is not None and waited > 0.5
+    worker.join(30)
+    server.stop()
+    assert server.proc.poll() is not None
+
+
 def test_a_body_whose_processor_cannot_load_is_refused_before_any_server_starts(
         tmp_path, monkeypatch):
     monkeypatch.setattr(serving, "processor_problem", lambda model: "its processor needs X")

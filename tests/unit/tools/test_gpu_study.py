@@ -88,11 +88,12 @@ def restored_on_next_machine(tmp_path, out):
     return nxt, carry, study(nxt, "restore", STUDY_CARRY=str(carry))
 
 
-def stages(state):
+def stages(state, first=False):
     """The part's command, stage by stage: source bodies, keep the carried directions, the
-    other bodies, the digests' check, keep the carried files, the targets."""
+    other bodies, the digests' check, keep the carried files, (with `first`: the targets made
+    before the others,) the targets."""
     stages = (state / "commands.txt").read_text().strip().split(" && ")
-    assert len(stages) == 6, stages
+    assert len(stages) == 6 + first, stages
     return stages
 
 
@@ -130,7 +131,8 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
     sources, directions, bodies, check, keep, rest = stages(nxt / "state")
     assert " --until convert_gguf_body --allowed-rules " in sources  # those it has
     assert directions.endswith(f"keep {digests[0]} "
-                               "results/gb10-rehearsal/abliterate/*.direction.safetensors")
+                               "results/gb10-rehearsal/abliterate/*.direction.safetensors "
+                               "benchmarks/gb10-rehearsal/refusal_direction/*.tsv")
     assert " --until quantize_body " in bodies
     assert check.startswith(f"{{ bash {STUDY} check {digests[0]} ||")
     assert keep.endswith(f"keep {digests[0]}")
@@ -194,6 +196,24 @@ def test_a_training_part_trains_on_the_carried_responses_of_the_same_bodies(tmp_
     allowed = rest.split("--allowed-rules ")[1].split()
     assert "train_drafter" in allowed and "prepare_data" in allowed
     assert "regenerate_responses" not in allowed  # the carried responses are used as they are
+
+
+def test_a_training_part_trains_before_it_benches(tmp_path):
+    """Cells asked for beside the drafters wait for them: started together, their servers took
+    the GPU slots while the fine-tune waited for its data (the Qwen study's attempt 4)."""
+    machine, out = machine_and_out(tmp_path)
+    assert study(machine, "collect", "responses", OUT=str(out)).returncode == 0
+    nxt, carry, done = restored_on_next_machine(tmp_path, out)
+    assert done.returncode == 0, done.stderr
+    cell = "results/gb10-rehearsal/bench/vanilla/none/n0/chat/T0/rep1.json"
+    done = study(nxt, "train", "drafters", cell, STUDY_CARRY=str(carry))
+    assert done.returncode == 0, done.stderr
+    *_, keep, drafters, rest = stages(nxt / "state", first=True)
+    assert " keep " in keep
+    assert drafters.split("--printshellcmds ")[1].split(" --allowed-rules")[0] == "drafters"
+    assert f" drafters {cell} --allowed-rules " in rest
+    allowed = [stage.split("--allowed-rules ")[1].split() for stage in (drafters, rest)]
+    assert allowed[0] == allowed[1]
 
 
 def test_a_resumed_data_part_keeps_the_carried_text_and_may_generate_the_rest(tmp_path):
@@ -342,10 +362,12 @@ rule make_tiny_body:
     output: directory(f"{R}/models/vanilla")
     shell: "mkdir -p {output} && echo vanilla > {output}/model.safetensors"
 
-# a new estimate differs from the last, as another CPU's refusal direction does
+# a new estimate differs from the last, as another CPU's refusal direction does; its
+# benchmark is an output too (Snakemake dates a job by its oldest output or benchmark)
 rule refusal_direction:
     input: f"{R}/models/vanilla"
     output: f"{R}/abliterate/vanilla.direction.safetensors"
+    benchmark: "benchmarks/toy/refusal_direction/vanilla.tsv"
     shell: "date +%s%N > {output}"
 
 rule abliterate_body:
@@ -414,9 +436,11 @@ def test_a_bench_part_keeps_the_carried_direction_and_cells_under_snakemake(tmp_
     assert not (nxt / "results/toy/models/other").exists()
     assert "results/toy/models/other/model.safetensors" in "".join(
         p.read_text() for p in (nxt / "state" / "carried").glob("model_digests.*"))
-    # kept: the direction (before the bodies made from it), then the cell; not the environment's
-    # marker, which this machine made again (touching it would date its bodies before it)
-    assert re.findall(r"keep: (\d+) carried files", log) == ["1", "1"], log[-3000:]
+    # kept: the direction and its benchmark (before the bodies made from it: on the Qwen
+    # study's attempt 4 the benchmark was left old and the direction estimated again), then the
+    # cell; not the environment's marker, which this machine made again (touching it would date
+    # its bodies before it)
+    assert re.findall(r"keep: (\d+) carried files", log) == ["2", "1"], log[-3000:]
 
 
 def test_keep_touches_only_carried_files_and_only_when_the_built_bodies_match(tmp_path):
@@ -448,6 +472,27 @@ def test_keep_touches_only_carried_files_and_only_when_the_built_bodies_match(tm
     assert done.returncode == 0 and "keep: 1 carried files" in done.stdout, done.stderr
     assert (tmp_path / carried[0]).stat().st_mtime > 1_000_000_000
     assert remade.stat().st_mtime > time.time()  # left as this machine made it
+
+
+def test_kept_files_are_newer_than_a_body_rebuilt_earlier_in_the_same_second(tmp_path):
+    """`keep` dated to the whole second would make a carried file older than a small body
+    whose check took less than a second, and Snakemake would make it again."""
+    fake_tree(tmp_path)
+    state, body = tmp_path / "state", tmp_path / "results/gb10-rehearsal/models/vanilla-fp8"
+    carried = "results/gb10-rehearsal/training/finetuned.csv"
+    (state / "carried").mkdir(parents=True)
+    (state / "carried" / "files.txt").write_text(carried + "\n")
+    os.utime(tmp_path / carried, (1_000_000_000, 1_000_000_000))
+    (state / "carried" / "restored").touch()
+    os.utime(state / "carried" / "restored", (1_000_000_001, 1_000_000_001))
+    weights = hashlib.sha256((body / "model.safetensors").read_bytes()).hexdigest()
+    digests = tmp_path / "digests.txt"
+    digests.write_text(f"{weights}  results/gb10-rehearsal/models/vanilla-fp8/model.safetensors\n")
+    time.sleep(1.6 - time.time() % 1)  # 0.6 s into a second
+    (body / "model.safetensors").touch()  # the body's last write, this second
+    done = study(tmp_path, "keep", str(digests))
+    assert done.returncode == 0 and "keep: 1 carried files" in done.stdout, done.stderr
+    assert (tmp_path / carried).stat().st_mtime > (body / "model.safetensors").stat().st_mtime
 
 
 DATASET_SNAKEFILE = """
