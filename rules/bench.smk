@@ -42,6 +42,7 @@ rule bench_cell:
         max_model_len=config["server"]["max_model_len"],
         startup_timeout=config["server"]["startup_timeout_s"],
         server_args=bench_server_args_json(),
+        keep_dir=bench_keep_dir,
         gpu_job=gpu_job(),
     shell:
         "{params.gpu_job}{params.python} scripts/bench_cell.py --body {input.body}"
@@ -52,7 +53,7 @@ rule bench_cell:
         " --max-tokens {params.max_tokens} --top-logprobs {params.top_logprobs}"
         " --max-model-len {params.max_model_len} --startup-timeout-s {params.startup_timeout} --server-args-json {params.server_args:q}"
         " --reps {params.reps} --bench-serve-reps {params.bench_serve_reps} --out {output}"
-        " --server-log {log.server} > {log.bench} 2>&1"
+        " --keep-dir {params.keep_dir} --server-log {log.server} > {log.bench} 2>&1"
 
 
 # Serving against training (docs/gpu.md, "Serving against training"): each trained drafter on its

@@ -23,11 +23,15 @@ the sampled tokens must match the no-speculation cell's, and at T = 0 the tokens
 one for one; the aggregation step judges both.
 
 The server starts once per configuration (start-up costs minutes on a CPU) and always stops.
+With --keep-dir, each finished measurement is kept there too, and a run of the cell after one
+that was cut off takes those made under the same setup instead of measuring them again
+(lib/cell_resume.py); without anything left to measure, no server starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -42,7 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib import atomic_io, serving, temperature_score
+from lib import atomic_io, cell_resume, serving, temperature_score
 from lib.drafter_checks import drafter_problems
 from lib.weight_digests import read_digest, sha256_file
 
@@ -403,6 +407,7 @@ def run_cell(args: argparse.Namespace) -> None:
     )
     prompts = read_prompts(args.prompts, args.num_prompts)
     provenance = {
+        "prompts_sha256": hashlib.sha256(json.dumps(prompts).encode()).hexdigest(),
         "vllm_package": "%s==%s" % vllm_distribution(),
         "server_command": spec.command(port=0),
         "body": str(args.body),
@@ -415,26 +420,55 @@ def run_cell(args: argparse.Namespace) -> None:
     measurements = [(e, t, r) for e in args.endpoints for t in args.temperatures
                     for r in args.reps]
     outputs = dict(zip(measurements, args.out))
+
+    def cell(endpoint: str, temperature: float, rep: int) -> dict:
+        return {
+            "body": args.body_name, "drafter": args.drafter_name, "method": args.method,
+            "n": args.num_speculative_tokens, "rep": rep, "seed": args.seed_base + rep,
+            "endpoint": endpoint, "temperature": temperature, "max_tokens": args.max_tokens,
+            "num_prompts": len(prompts),
+        }
+
+    todo = []
+    for m in measurements:
+        kept = cell_resume.take_kept(args.keep_dir, cell_resume.kept_name(*m), cell(*m),
+                                     provenance)
+        if kept is None:
+            todo.append(m)
+        else:
+            atomic_io.write_text_atomically(outputs[m], json.dumps(kept, indent=2) + "\n")
+    if len(todo) < len(measurements):
+        log.info("%d of %d measurements kept from an earlier server (%s)",
+                 len(measurements) - len(todo), len(measurements), args.keep_dir)
+    if todo:
+        measure(args, spec, prompts, provenance, todo, outputs, cell)
+    cell_resume.done(args.keep_dir)
+
+
+def measure(args, spec, prompts, provenance, todo, outputs, cell) -> None:
+    """One server; each measurement of `todo` written to its output (and kept)."""
+    total = len(outputs)
     with tempfile.TemporaryDirectory() as work, serving.VllmServer(spec, args.server_log) as server:
         work = Path(work)
         prompts_jsonl = work / "prompts.jsonl"
         prompts_jsonl.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
         provenance["server_startup_s"] = server.startup_s
         provenance["gpu_lock_wait_s"] = server.lock_wait_s
-        for step, (endpoint, temperature, rep) in enumerate(measurements, start=1):
+        for endpoint, temperature, rep in todo:
+            step = list(outputs).index((endpoint, temperature, rep)) + 1
             seed = args.seed_base + rep
             result = None
             with server.quiet_gpu() as quiet_wait_s:  # no server starts on this GPU meanwhile
                 if rep in args.bench_serve_reps:
                     log.info("[%d/%d] %s T=%g repeat %d (seed %d): vllm bench serve", step,
-                             len(measurements), endpoint, temperature, rep, seed)
+                             total, endpoint, temperature, rep, seed)
                     name = f"{endpoint}_T{temperature:g}_rep{rep}.json"
                     run_vllm_cli(bench_command(
                         server.base_url, args.body, prompts_jsonl, len(prompts),
                         args.max_tokens, temperature, seed, work, name, endpoint,
                     ))
                     result = json.loads((work / name).read_text())
-                log.info("[%d/%d] per-prompt pass (%d prompts, %s)", step, len(measurements),
+                log.info("[%d/%d] per-prompt pass (%d prompts, %s)", step, total,
                          len(prompts), endpoint)
                 rows = per_prompt_pass(server.base_url, server.metrics, prompts, temperature,
                                        args.max_tokens, seed, args.top_logprobs, endpoint)
@@ -442,12 +476,7 @@ def run_cell(args: argparse.Namespace) -> None:
             problems = [f"prompt {r['prompt_index']}: {p}" for r in rows
                         for p in counter_problems(r, args.num_speculative_tokens)]
             record = {
-                "cell": {
-                    "body": args.body_name, "drafter": args.drafter_name, "method": args.method,
-                    "n": args.num_speculative_tokens, "rep": rep, "seed": seed,
-                    "endpoint": endpoint, "temperature": temperature, "max_tokens": args.max_tokens,
-                    "num_prompts": len(prompts),
-                },
+                "cell": cell(endpoint, temperature, rep),
                 "metrics": cell_record(rows, result),
                 "per_prompt": rows,
                 "per_prompt_totals": totals,
@@ -456,9 +485,10 @@ def run_cell(args: argparse.Namespace) -> None:
                 "vllm_bench_serve": None if result is None else {
                     k: v for k, v in result.items() if k != "generated_texts"},
             }
-            atomic_io.write_text_atomically(
-                outputs[(endpoint, temperature, rep)], json.dumps(record, indent=2) + "\n"
-            )
+            text = json.dumps(record, indent=2) + "\n"
+            atomic_io.write_text_atomically(outputs[(endpoint, temperature, rep)], text)
+            cell_resume.keep(args.keep_dir, cell_resume.kept_name(endpoint, temperature, rep),
+                             text)
             m = record["metrics"]
             log.info(
                 "%s T=%g repeat %d: %.1f tok/s aggregate, %.1f per prompt, acceptance %s, "
@@ -498,6 +528,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, nargs="+", required=True,
                    help="one JSON per (endpoint, temperature, repeat), endpoints outer")
     p.add_argument("--server-log", type=Path, required=True)
+    p.add_argument("--keep-dir", type=Path, default=None,
+                   help="keep each finished measurement here too, and take those kept under the"
+                   " same setup instead of measuring them again (lib/cell_resume.py)")
     serving.add_gpu_lock_argument(p)
     a = p.parse_args(argv)
     if len(a.endpoints) * len(a.reps) * len(a.temperatures) != len(a.out):

@@ -8,6 +8,16 @@ def bench_rep_outputs():
     ]
 
 
+def bench_keep_dir(wildcards):
+    """Where a bench job keeps its finished measurements until it is complete
+    (lib/cell_resume.py): a cut-off job's next run measures only the rest."""
+    if "body" in wildcards.keys():
+        return (
+            f"{RESULTS}/bench_kept/{wildcards.body}-{wildcards.drafter}-n{wildcards.n}"
+        )
+    return f"{RESULTS}/bench_kept/serving_check-{wildcards.drafter}"
+
+
 def bench_drafter_dir(wildcards):
     if STUDY.drafter_has_weights(wildcards.drafter):
         return STUDY.drafter_dir(wildcards.drafter)

@@ -8,20 +8,13 @@ import pandas as pd
 from lib.bench_keys import DEFAULT_ENDPOINT
 from lib.bench_stats import position_columns
 from lib.degeneration import rates, repetition_counts
+from lib.machine import machine_label
 
 COLUMNS = [
     "body", "drafter", "method", "n", "endpoint", "rep", "seed", "temperature", "max_tokens",
     "tok_s_aggregate", "tok_s_per_prompt", "total_output_tokens", "acceptance_rate",
     "acceptance_length", "mean_logprob", "logprob_tokens", "vllm_package", "machine",
 ]
-
-
-def machine_label(record: dict) -> str:
-    """What measured a cell: its GPU models, or its CPU where it had none ("" when the cell did
-    not record its machine). Tok/s ratios are judged only between cells of one label
-    (lib/bench_stats.py, require_same_machine)."""
-    machine = record.get("provenance", {}).get("machine") or {}
-    return " + ".join(machine.get("gpus") or []) or machine.get("processor") or ""
 
 
 def cell_row(record: dict) -> dict:

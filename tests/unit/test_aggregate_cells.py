@@ -103,7 +103,7 @@ def test_greedy_outputs_that_differ_fail_the_gate_at_t0():
 
 
 def test_each_cell_names_the_machine_that_measured_it():
-    from lib.cell_table import machine_label
+    from lib.machine import machine_label
 
     gpu = {"provenance": {"machine": {"gpus": ["NVIDIA H200"], "processor": "AMD EPYC"}}}
     cpu = {"provenance": {"machine": {"gpus": [], "processor": "AMD EPYC 9554"}}}

@@ -311,3 +311,67 @@ def test_progress_lines_survive_vllm_cli_that_leaves_logging_disabled(monkeypatc
         assert [r.getMessage() for r in caplog.records] == ["[2/12] per-prompt pass"]
     finally:
         logging.disable(logging.NOTSET)
+
+
+def cut_off_measure(calls, stop_after=None):
+    """A stand-in for bench_cell.measure: writes (and keeps) each measurement as the real one
+    does, and raises after `stop_after` of them, as a machine whose time ran out."""
+    import bench_cell
+    from lib import cell_resume
+
+    def measure(args, spec, prompts, provenance, todo, outputs, cell):
+        calls.append(list(todo))
+        for k, m in enumerate(todo):
+            if stop_after is not None and k == stop_after:
+                raise RuntimeError("the machine went back")
+            record = {"cell": cell(*m), "metrics": {}, "provenance": dict(provenance)}
+            text = json.dumps(record)
+            outputs[m].write_text(text)
+            cell_resume.keep(args.keep_dir, cell_resume.kept_name(*m), text)
+
+    return bench_cell, measure
+
+
+def test_a_cut_off_cell_measures_only_what_it_had_not_finished(tmp_path, monkeypatch):
+    """lib/cell_resume.py through run_cell: the finished measurements of a cut-off run are kept;
+    the next run (its outputs deleted, as Snakemake does) measures only the others, and takes
+    none under another setup (other prompts)."""
+    body = tmp_path / "body"
+    body.mkdir()
+    (body / "config.json").write_text(json.dumps(BODY))
+    (body / "model.safetensors").write_bytes(b"weights")
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "hi"}\n{"prompt": "ho"}\n')
+    keep = tmp_path / "kept"
+    outs = [tmp_path / f"r{k}.json" for k in range(4)]
+    argv = ["--body", str(body), "--body-name", "vanilla", "--prompts", str(prompts),
+            "--num-prompts", "2", "--temperatures", "0.7", "0", "--max-tokens", "8",
+            "--max-model-len", "64", "--reps", "1", "2", "--out", *map(str, outs),
+            "--server-log", str(tmp_path / "s.log"), "--keep-dir", str(keep)]
+    calls = []
+    bench_cell, measure = cut_off_measure(calls, stop_after=2)
+    monkeypatch.setattr(bench_cell, "measure", measure)
+    with pytest.raises(RuntimeError):
+        bench_cell.run_cell(parse_args(argv))
+    assert sorted(p.name for p in keep.iterdir()) == ["chat_T0.7_rep1.json", "chat_T0.7_rep2.json"]
+    for out in outs:
+        out.unlink(missing_ok=True)
+    bench_cell, measure = cut_off_measure(calls)
+    monkeypatch.setattr(bench_cell, "measure", measure)
+    bench_cell.run_cell(parse_args(argv))
+    assert calls[1] == [("chat", 0.0, 1), ("chat", 0.0, 2)]
+    first = json.loads(outs[0].read_text())
+    assert first["provenance"]["kept_from_an_earlier_server"] is True
+    assert first["cell"]["temperature"] == 0.7 and first["cell"]["rep"] == 1
+    assert "kept_from_an_earlier_server" not in json.loads(outs[3].read_text())["provenance"]
+    assert not keep.exists()  # complete: nothing left to keep
+
+    bench_cell, measure = cut_off_measure(calls, stop_after=1)
+    monkeypatch.setattr(bench_cell, "measure", measure)
+    with pytest.raises(RuntimeError):
+        bench_cell.run_cell(parse_args(argv))
+    prompts.write_text('{"prompt": "hi"}\n{"prompt": "another"}\n')
+    bench_cell, measure = cut_off_measure(calls)
+    monkeypatch.setattr(bench_cell, "measure", measure)
+    bench_cell.run_cell(parse_args(argv))
+    assert len(calls[-1]) == 4  # kept under other prompts: all measured again
