@@ -62,12 +62,6 @@ def position_columns(df: pd.DataFrame) -> list[str]:
     return sorted(cols, key=lambda c: int(c[9:]))
 
 
-def rate_columns(df: pd.DataFrame) -> list[str]:
-    """A cells table's per-position acceptance rates a0, a1, ..., in position order."""
-    cols = [c for c in df.columns if c.startswith("a") and c[1:].isdigit()]
-    return sorted(cols, key=lambda c: int(c[1:]))
-
-
 def prompt_sums(part: pd.DataFrame, positions: list[str]) -> pd.DataFrame:
     """One row per prompt: counts summed over its repeats."""
     cols = ["drafts", "accepted_tokens", "output_tokens", "latency_s", *positions]

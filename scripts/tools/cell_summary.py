@@ -10,8 +10,7 @@ per-position acceptance, from the same rows as the report's cells.csv (lib/cell_
 acceptance length with 95 % intervals, as the report's figure computes them (lib/step_cost.py).
 
 A configuration whose repeats are not all there is listed with the repeats it has: a machine's
-time that ran out mid-cell leaves such files (their copies in results/PROFILE/bench_kept/ are
-taken by the cell's next run, which measures the rest: lib/cell_resume.py).
+time that ran out mid-cell leaves such files (Snakemake measures the whole cell again).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from lib.bench_stats import rate_columns  # noqa: E402
 from lib.cell_table import load_cells, load_prompts  # noqa: E402
 from lib.step_cost import run_step_costs  # noqa: E402
 
@@ -39,7 +37,7 @@ def cell_paths(folder: Path) -> list[Path]:
 
 def summary(folder: Path):
     cells = load_cells(cell_paths(folder))
-    positions = rate_columns(cells)
+    positions = [c for c in cells.columns if c.startswith("a") and c[1:].isdigit()]
     grouped = cells.groupby(KEY, sort=True)
     table = grouped.agg(
         reps=("rep", "count"), tok_s=("tok_s_aggregate", "mean"),
