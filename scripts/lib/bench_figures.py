@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from lib import atomic_io  # noqa: E402
-from lib.bench_keys import SERIES, with_endpoint  # noqa: E402
+from lib.bench_keys import SERIES, rate_columns, with_endpoint  # noqa: E402
 
 
 def faithful_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -49,7 +49,7 @@ def of_condition(frame: pd.DataFrame, endpoint: str, temperature: float) -> pd.D
 def acceptance_long(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (cell repeat, position k) with a_k, for the deepest n of each series."""
     rows = deepest(table)
-    cols = [c for c in rows.columns if c.startswith("a") and c[1:].isdigit()]
+    cols = rate_columns(rows)
     long = rows.melt(id_vars=["body", "drafter", "endpoint", "temperature", "n", "rep"],
                      value_vars=cols, var_name="position", value_name="acceptance").dropna()
     long["position"] = long["position"].str[1:].astype(int)
@@ -105,7 +105,7 @@ def throughput_series(cells: pd.DataFrame) -> pd.DataFrame:
         baseline = part.loc[part["n"] == 0, "tok_s_aggregate"].mean()
         part = part.assign(series=series_label(drafter, body, temperature, endpoint),
                            speedup=part["tok_s_aggregate"] / baseline)
-        positions = [c for c in part.columns if c.startswith("a") and c[1:].isdigit()]
+        positions = rate_columns(part)
         part["ceiling"] = 1 + part[positions].fillna(0).sum(axis=1)
         rows.append(part)
     return pd.concat(rows) if rows else cells.assign(series=[], speedup=[], ceiling=[])

@@ -21,3 +21,9 @@ def with_endpoint(df: pd.DataFrame) -> pd.DataFrame:
     if "endpoint" in df:
         return df.assign(endpoint=df["endpoint"].fillna(DEFAULT_ENDPOINT))
     return df.assign(endpoint=DEFAULT_ENDPOINT)
+
+
+def rate_columns(df: pd.DataFrame) -> list[str]:
+    """A cells table's per-position acceptance rates a0, a1, ..., in position order."""
+    cols = [c for c in df.columns if c.startswith("a") and c[1:].isdigit()]
+    return sorted(cols, key=lambda c: int(c[1:]))

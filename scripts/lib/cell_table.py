@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from lib.bench_keys import DEFAULT_ENDPOINT
+from lib.bench_keys import DEFAULT_ENDPOINT, rate_columns
 from lib.bench_stats import position_columns
 from lib.degeneration import rates, repetition_counts
 from lib.machine import machine_label
@@ -70,8 +70,7 @@ def load_prompts(paths: list[Path]) -> pd.DataFrame:
 def load_cells(paths: list[Path]) -> pd.DataFrame:
     rows = [cell_row(json.loads(Path(p).read_text())) for p in paths]
     df = pd.DataFrame(rows)
-    positions = sorted((c for c in df.columns if c.startswith("a") and c[1:].isdigit()),
-                       key=lambda c: int(c[1:]))
+    positions = rate_columns(df)
     extra = [c for c in df.columns if c not in COLUMNS and c not in positions]
     return df[[c for c in COLUMNS if c in df.columns] + extra + positions]
 

@@ -10,7 +10,8 @@ per-position acceptance, from the same rows as the report's cells.csv (lib/cell_
 acceptance length with 95 % intervals, as the report's figure computes them (lib/step_cost.py).
 
 A configuration whose repeats are not all there is listed with the repeats it has: a machine's
-time that ran out mid-cell leaves such files (Snakemake measures the whole cell again).
+time that ran out mid-cell leaves such files (their copies in results/PROFILE/bench_kept/ are
+taken by the cell's next run, which measures the rest: lib/cell_resume.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from lib.bench_keys import rate_columns  # noqa: E402
 from lib.cell_table import load_cells, load_prompts  # noqa: E402
 from lib.step_cost import run_step_costs  # noqa: E402
 
@@ -37,7 +39,7 @@ def cell_paths(folder: Path) -> list[Path]:
 
 def summary(folder: Path):
     cells = load_cells(cell_paths(folder))
-    positions = [c for c in cells.columns if c.startswith("a") and c[1:].isdigit()]
+    positions = rate_columns(cells)
     grouped = cells.groupby(KEY, sort=True)
     table = grouped.agg(
         reps=("rep", "count"), tok_s=("tok_s_aggregate", "mean"),

@@ -110,3 +110,12 @@ def test_each_cell_names_the_machine_that_measured_it():
     assert machine_label(gpu) == "NVIDIA H200"
     assert machine_label(cpu) == "AMD EPYC 9554"
     assert machine_label({"provenance": {"vllm_package": "vllm"}}) == ""  # not recorded
+
+
+def test_rate_columns_come_last_in_position_order(tmp_path):
+    """a10 after a9 (a string sort puts it after a1), after every other column."""
+    from lib.bench_keys import rate_columns
+    rates = tuple(round(0.9 ** (k + 1), 3) for k in range(11))
+    df = load_cells([write_cell(tmp_path, "vanilla", "vanilla", 11, 1, -1.0, rates)])
+    assert rate_columns(df) == [f"a{k}" for k in range(11)]
+    assert list(df.columns[-11:]) == rate_columns(df)
