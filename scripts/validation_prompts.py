@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 
 from lib import atomic_io
+from lib.json_lines import read_jsonl
 
 log = logging.getLogger("validation_prompts")
 
@@ -50,10 +51,6 @@ def validation_prompts(
             raise ValueError(f"dataset row {row} matches no regenerated response by token ids")
         out.append({"prompt": texts[primary], "row": row, "id": primary})
     return out
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def preset_instructions(preset: str, wanted: set[str]) -> list[dict]:

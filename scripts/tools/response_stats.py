@@ -6,7 +6,7 @@ drafter's training data), and how two bodies' replies to the same instructions c
 
 Per file: the replies, their generated tokens (mean, median; the server's own count), those cut
 at the token limit, and those whose opening holds a refusal marker (the abliteration's own test,
-scripts/abliterate_body.py; on self-synthesised instructions it mostly catches apologies and
+lib/refusals.py; on self-synthesised instructions it mostly catches apologies and
 "as an AI" disclaimers, not refusals of harmful requests). For the first two files: the
 instructions both answered, the share answered with the same text (both bodies sample with the
 same per-request seed: the bodies' difference separates them, and so may vLLM's batched
@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from abliterate_body import is_refusal  # noqa: E402
-from validation_prompts import read_jsonl  # noqa: E402
+from lib.json_lines import read_jsonl  # noqa: E402
+from lib.refusals import is_refusal  # noqa: E402
 
 ASSISTANT = "<|im_start|>assistant\n"  # where the reply starts in a ChatML row's text
 END = "<|im_end|>"

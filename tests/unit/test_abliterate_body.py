@@ -2,8 +2,8 @@
 before any weight loads (lib/abliteration.py, scripts/abliterate_body.py)."""
 
 import pytest
-from abliterate_body import is_refusal
 from lib.abliteration import direction_layer, split_prompts, unsupported_body
+from lib.refusals import is_refusal
 
 
 @pytest.mark.parametrize("reply,refused", [
