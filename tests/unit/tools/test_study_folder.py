@@ -4,14 +4,17 @@ import tarfile
 
 from tools import study_folder
 
+from helpers.workflow import ROOT
+
 TABLES = ["bench/cells.csv", "bench/intervals.csv", "bench/comparisons.csv",
-          "bench/step_cost.csv", "bench/headroom.csv", "bench/fidelity_gate.txt",
-          "report/erratum.csv"]
+          "bench/step_cost.csv", "bench/fidelity_gate.txt", "report/erratum.csv",
+          "bench/headroom.csv", "bench/serving_vs_training.csv"]  # the last two: qwen.yaml has them
+QWEN = ROOT / "config" / "qwen.yaml"
 CELLS = ["bench/vanilla/none/n0/chat/T0/rep1.json", "bench/vanilla/vanilla/n4/raw/T0.7/rep3.json"]
 
 
 def results_tree(tmp_path, leave_out=()):
-    results = tmp_path / "results" / "qwen"
+    results = tmp_path / "collected" / "qwen"
     for rel in [*TABLES, *CELLS, "abliterate/abliterated.json", "quantize/vanilla-fp8.json",
                 "training/vanilla.csv", "serving_check/vanilla.json"]:
         if rel not in leave_out:
@@ -28,9 +31,9 @@ def results_tree(tmp_path, leave_out=()):
     return results, state, report
 
 
-def run(results, dest, state, report, *extra):
-    return study_folder.main([str(results), str(dest), "--state", str(state),
-                              "--report", str(report), *extra])
+def run(results, dest, state, report, *extra, config=QWEN):
+    return study_folder.main([str(config), str(dest), "--results", str(results),
+                              "--state", str(state), "--report", str(report), *extra])
 
 
 def test_a_complete_study_gives_every_file_and_a_manifest(tmp_path):
@@ -38,7 +41,8 @@ def test_a_complete_study_gives_every_file_and_a_manifest(tmp_path):
     dest = tmp_path / "qwen-study"
     assert run(results, dest, state, report) == 0
     names = {str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()}
-    assert {"cells.csv", "erratum.csv", "fidelity_gate.txt", "report.html", "commands.txt",
+    assert {"cells.csv", "erratum.csv", "fidelity_gate.txt", "headroom.csv",
+            "serving_vs_training.csv", "report.html", "commands.txt",
             "model_digests.1041.txt", "bodies/abliterated.json", "bodies/vanilla-fp8.json",
             "training/vanilla.csv", "bench_cells.tar.xz", "MANIFEST.tsv"} <= names
     assert not any("safetensors" in n for n in names)
@@ -91,3 +95,22 @@ def test_the_jobs_table_comes_from_the_runs_snakemake_log(tmp_path):
     jobs = (dest / "jobs.tsv").read_text().splitlines()
     assert jobs[1].split("\t")[:3] == ["make_body", "4", "done"]
     assert "jobs.tsv\t" in (dest / "MANIFEST.tsv").read_text()
+
+
+def test_the_profile_says_which_tables_a_complete_study_has(tmp_path):
+    """The smoke profile has no headroom pairs and no serving check: their tables are not
+    asked of it; qwen.yaml's study without its headroom table is not complete."""
+    results, state, report = results_tree(
+        tmp_path, leave_out={"bench/headroom.csv", "bench/serving_vs_training.csv"})
+    smoke = ROOT / "config" / "smoke.yaml"
+    assert run(results, tmp_path / "smoke-study", state, report, config=smoke) == 0
+    assert run(results, tmp_path / "qwen-study", state, report) == 1
+
+
+def test_the_manifest_names_results_files_by_their_checkout_path(tmp_path):
+    results, state, report = results_tree(tmp_path)
+    run(results, tmp_path / "qwen-study", state, report)
+    sources = dict(line.split("\t")[::3] for line in
+                   (tmp_path / "qwen-study" / "MANIFEST.tsv").read_text().splitlines()[1:])
+    assert sources["cells.csv"] == "results/qwen/bench/cells.csv"
+    assert sources["commands.txt"] == str(state / "commands.txt")
