@@ -26,7 +26,6 @@ cells behind it, which the README's numbers cite, live in the results tree among
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import shutil
 import subprocess
@@ -38,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import yaml  # noqa: E402
+from lib.weight_digests import sha256_file  # noqa: E402
 from plumbing.study_profile import Profile  # noqa: E402
 
 # (file in the results tree, name in the folder); every profile's study has these
@@ -52,10 +52,6 @@ TABLES = [
 GLOBS = [("abliterate/*.json", "bodies"), ("quantize/*.json", "bodies"),
          ("training/*.csv", "training")]
 CELL_GLOBS = ["bench/*/*/n*/*/T*/rep*.json", "serving_check/*.json"]
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def pack_cells(results: Path, cells: list[Path], archive: Path, profile: str) -> None:
@@ -149,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.state is not None and jobs_table(args.state, staged):
         rows.append(("jobs.tsv", f"rule_peaks.py on {args.state}/snakemake.log"))
     lines = ["file\tbytes\tsha256\tsource"]
-    lines += [f"{n}\t{(staged / n).stat().st_size}\t{sha256(staged / n)}\t{s}" for n, s in rows]
+    lines += [f"{n}\t{(staged / n).stat().st_size}\t{sha256_file(staged / n)}\t{s}" for n, s in rows]
     lines += [f"{n}\t\t\tmissing" for n in missing]
     (staged / "MANIFEST.tsv").write_text("\n".join(lines) + "\n")
     shutil.rmtree(args.dest, ignore_errors=True)
