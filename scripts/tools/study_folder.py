@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -39,6 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 import yaml  # noqa: E402
 from lib.weight_digests import sha256_file  # noqa: E402
 from plumbing.study_profile import Profile  # noqa: E402
+from tools import rule_peaks  # noqa: E402
 
 # (file in the results tree, name in the folder); every profile's study has these
 TABLES = [
@@ -96,9 +96,9 @@ def jobs_table(state: Path, dest: Path) -> bool:
     log, gpu, disk = (state / n for n in ("snakemake.log", "gpu_memory.csv", "disk_used.csv"))
     if not log.is_file():
         return False
-    args = [sys.executable, str(HERE / "rule_peaks.py"), str(log), str(gpu), str(disk)]
-    table = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    (dest / "jobs.tsv").write_text(table)
+    jobs = rule_peaks.jobs_from_log(log.read_text())
+    (dest / "jobs.tsv").write_text(
+        rule_peaks.table(jobs, rule_peaks.samples(gpu), rule_peaks.samples(disk)))
     return True
 
 
