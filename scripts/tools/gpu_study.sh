@@ -31,9 +31,10 @@
 #                                 `drafters`), every rule allowed, keeping the carried instructions
 #                                 and the half-written responses (resumed where they stopped)
 #   gpu_study.sh report           after `all` ended: Snakemake's HTML report into $OUT/report.html
-#   gpu_study.sh keep DIGESTS [FILES...]  (bench, train and resume run it) the carried files, or
-#                                 FILES of them, not made again here, made newer than the rebuilt
-#                                 bodies if those built so far match DIGESTS: Snakemake then keeps them
+#   gpu_study.sh keep [--checked] DIGESTS [FILES...]  (bench, train and resume run it) the
+#                                 carried files, or FILES of them, not made again here, made newer
+#                                 than the rebuilt bodies if those built so far match DIGESTS
+#                                 (--checked: `check DIGESTS` has just said so): Snakemake then keeps them
 #   gpu_study.sh check DIGESTS    (bench, train and resume run it) the bodies built here match
 #                                 DIGESTS; those not built (not needed by the part) are not checked
 #
@@ -143,7 +144,8 @@ rebuild_bodies_then() { # what, targets, rules not allowed[, digests, if they di
     keep_directions="bash $0 keep $4 results/$PROFILE/abliterate/*.direction.safetensors \
 benchmarks/$PROFILE/refusal_direction/*.tsv"
     check="{ bash $0 check $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }; }"
-    keep="bash $0 keep $4"
+    # the check just ran: keep need not hash the bodies again (~5 GB a body pair)
+    keep="bash $0 keep --checked $4"
   fi
   [ -z "${6:-}" ] || first="${SNAKEMAKE[*]} $6 --allowed-rules $allowed && "
   in_background "$1" "$sources && $keep_directions && \
@@ -278,8 +280,12 @@ keep)
   # newer than the bodies rebuilt here, all with one timestamp, so that Snakemake takes them as
   # they are; only when every rebuilt body listed in DIGESTS is the earlier machine's (those not
   # built yet are not checked: the source bodies come before the directions kept from them).
-  digests=$2; shift 2
-  bash "$0" check "$digests" \
+  # --checked: `check DIGESTS` has just passed (the part's command runs it first), so the
+  # bodies are not hashed a second time
+  shift; checked=""
+  [ "${1:-}" != --checked ] || { checked=1; shift; }
+  digests=$1; shift
+  [ -n "$checked" ] || bash "$0" check "$digests" \
     || { echo "keep: the rebuilt bodies differ from $digests; nothing carried is kept" >&2; exit 3; }
   listed="$STATE/carried/files.txt"
   [ -f "$listed" ] || { echo "keep: no $listed (restore lists the carried files)" >&2; exit 2; }

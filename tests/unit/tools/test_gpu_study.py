@@ -135,7 +135,8 @@ def test_collect_follows_the_profile_and_restore_unpacks_it(tmp_path):
                                "benchmarks/gb10-rehearsal/refusal_direction/*.tsv")
     assert " --until quantize_body " in bodies
     assert check.startswith(f"{{ bash {STUDY} check {digests[0]} ||")
-    assert keep.endswith(f"keep {digests[0]}")
+    # the check has just hashed the bodies: keep does not hash them again
+    assert keep.endswith(f"keep --checked {digests[0]}")
     assert "bench_cell" in rest and "train_drafter" not in rest  # data rules: not allowed
 
 
@@ -472,6 +473,12 @@ def test_keep_touches_only_carried_files_and_only_when_the_built_bodies_match(tm
     assert done.returncode == 0 and "keep: 1 carried files" in done.stdout, done.stderr
     assert (tmp_path / carried[0]).stat().st_mtime > 1_000_000_000
     assert remade.stat().st_mtime > time.time()  # left as this machine made it
+    # --checked (the part's command ran `check` just before): no second hashing, so even
+    # digests that differ keep the files
+    os.utime(tmp_path / carried[0], (1_000_000_000, 1_000_000_000))
+    digests.write_text(f"{'0' * 64}  {rel}\n")
+    trusted = study(tmp_path, "keep", "--checked", str(digests))
+    assert trusted.returncode == 0 and "keep: 1 carried files" in trusted.stdout, trusted.stderr
 
 
 def test_kept_files_are_newer_than_a_body_rebuilt_earlier_in_the_same_second(tmp_path):
