@@ -144,7 +144,7 @@ rebuild_bodies_then() { # what, targets, rules not allowed[, digests, if they di
     keep_directions="bash $0 keep $4 results/$PROFILE/abliterate/*.direction.safetensors \
 benchmarks/$PROFILE/refusal_direction/*.tsv"
     check="{ bash $0 check $4 || { echo 'the rebuilt bodies differ from $4: $5' >&2; exit 3; }; }"
-    # the check just ran: keep need not hash the bodies again (~5 GB a body pair)
+    # the check just ran: keep need not hash the bodies again (~5 GB a body: bf16 and FP8)
     keep="bash $0 keep --checked $4"
   fi
   [ -z "${6:-}" ] || first="${SNAKEMAKE[*]} $6 --allowed-rules $allowed && "
