@@ -453,6 +453,7 @@ def measure(args, spec, prompts, provenance, todo, outputs, cell) -> None:
         prompts_jsonl = work / "prompts.jsonl"
         prompts_jsonl.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
         provenance["server_startup_s"] = server.startup_s
+        provenance["server_start_wait_s"] = server.start_wait_s
         provenance["gpu_lock_wait_s"] = server.lock_wait_s
         for endpoint, temperature, rep in todo:
             step = list(outputs).index((endpoint, temperature, rep)) + 1

@@ -4,14 +4,23 @@ stops, so that no two measurements share the GPU. A vLLM server takes it once he
 (lib/serving.py); a job that uses the GPU for one stage only takes it around that stage
 (scripts/abliterate_body.py). flock, so a crashed job frees the turn.
 
-A quiet GPU for timing (a second lock file beside the turn's, `<turn>.starting`): a server that
-starts holds it shared from its launch until it is healthy, and a measurement holds it exclusive
-for one pass, so that no pass is timed while another server compiles and captures its CUDA
-graphs on the same GPU. Measured on an H100 with the Qwen study's 1.5 B body (commit 04ce8df,
-reports/runs/qwen-gpu/README.md, attempt 4): the passes of the vanilla body's n = 0 cell that
-ran beside a starting server decoded at ~360 tok/s, the same-shaped abliterated body's alone at
-~430. A server that would start during a pass waits for it to end (a pass is 15-40 s); the next
-pass waits for the start (~100-190 s). Starting every server of a part together costs nothing."""
+A quiet GPU for timing and for starting (a second lock file beside the turn's,
+`<turn>.starting`): a server holds it exclusive from its launch until it is healthy, and a
+measurement holds it exclusive for one pass, so that no pass is timed while a server compiles
+and captures its CUDA graphs on the same GPU, and no server starts beside another's start or
+pass. Measured on an H100 with the Qwen study's 1.5 B body (reports/runs/qwen-gpu/README.md):
+the passes of the vanilla body's n = 0 cell that ran beside a starting server decoded at ~360
+tok/s, the same-shaped abliterated body's alone at ~430 (attempt 4, commit 04ce8df). Starts were
+shared then; two servers started together (attempt 6, commit c4c3f2a) each decoded slower for
+their whole life, their passes timed alone: the abliterated body with the vanilla drafter at
+n = 4 at 137.5 tok/s on chat at T = 0 (attempt 4's server: 176.2, the same tokens), the vanilla
+body at n = 0 at 288.7, its greedy tokens differing from attempt 4's server's (same weights and
+command) in 37 of 40 prompts. vLLM 0.24 picks some kernels by timing them while it starts
+(Inductor's benchmark_combo_kernel, Triton's autotuner; it offers VLLM_TRITON_FORCE_FIRST_CONFIG
+against the variability that makes), and a pick timed beside another start is the likely cause,
+not isolated (attempt 6 ran on another machine of the same model). Hence one start at a time: a
+server that would start during a pass or another's start waits for it
+(a pass is 15-40 s, a start with no other 99-176 s)."""
 
 from __future__ import annotations
 
@@ -100,9 +109,11 @@ def _flock(path: Path | None, mode: int, what: str) -> Iterator[float]:
 
 
 def server_starting(turn_path: str | Path | None):
-    """`with server_starting(turn):` around a server's start (from launch to healthy): it
-    waits for a timed pass on the same GPU to end, and keeps the next one waiting."""
-    return _flock(starting_lock(turn_path), fcntl.LOCK_SH, "a timed pass to end")
+    """`with server_starting(turn) as waited:` around a server's start (from launch to
+    healthy): it waits for a timed pass or another server's start on the same GPU to end, and
+    keeps the next pass or start waiting."""
+    return _flock(starting_lock(turn_path), fcntl.LOCK_EX,
+                  "a timed pass or another server's start to end")
 
 
 def quiet_gpu(turn_path: str | Path | None):

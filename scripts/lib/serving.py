@@ -11,8 +11,9 @@ on an H100 (imports, torch.compile, CUDA graphs) and then uses the GPU for a min
 Several jobs may start their servers at once, but a server serves only while it holds the
 lock (taken once it is healthy, released when it stops), so no two measurements or data jobs
 share the GPU. A server's start (compilation, profiling, CUDA graph capture) may overlap
-another job's work but not a timed pass: it holds lib/gpu_turn.server_starting from launch to
-health, and a bench pass waits for it (`VllmServer.quiet_gpu`). Training takes the same lock
+another job's work but neither a timed pass nor another server's start: it holds
+lib/gpu_turn.server_starting from launch to health (lib/gpu_turn.py says what shared starts
+cost), and a bench pass waits for it (`VllmServer.quiet_gpu`). Training takes the same lock
 (gpu_job.py).
 """
 
@@ -237,6 +238,7 @@ class VllmServer:
         self.proc: subprocess.Popen | None = None
         self.startup_s: float | None = None
         self.lock_wait_s: float = 0.0
+        self.start_wait_s: float = 0.0  # for a pass or another server's start to end
         self._previous_sigterm = None
         self._turn = GpuTurn(spec.gpu_lock)
 
@@ -261,7 +263,7 @@ class VllmServer:
         if threading.current_thread() is threading.main_thread():  # signals: main thread only
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
-            with server_starting(self.spec.gpu_lock):
+            with server_starting(self.spec.gpu_lock) as self.start_wait_s:
                 self.proc = subprocess.Popen(
                     cmd, stdout=self._log_fh, stderr=subprocess.STDOUT, start_new_session=True,
                     env=server_environment(self.spec.env),

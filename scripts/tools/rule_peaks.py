@@ -6,6 +6,8 @@ used, from the run's log and the samplers that scripts/tools/gpu_study.sh starts
 Snakemake's benchmark files record a job's host memory and time, not the GPU's memory or the
 disk, hence this join (our own: nothing in Snakemake or nvidia-smi pairs samples with jobs).
 The samples are of the whole machine: where jobs overlap, each is charged the peak of both.
+A log may hold several Snakemake runs one after another (gpu_study.sh's parts run three); each
+numbers its jobs from 1, so a job is known by its run and its number.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ START = re.compile(r"^(?:local)?rule (\w+):$")
 JOBID = re.compile(r"^\s+jobid: (\d+)$")
 FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$")
 FAILED = re.compile(r"^Error in rule (\w+):$")
+NEW_RUN = "Building DAG of jobs..."
 
 
 @dataclass
@@ -34,24 +37,27 @@ class Job:
 
 def jobs_from_log(text: str) -> list[Job]:
     """The jobs a Snakemake log started, with when each finished or failed."""
-    jobs: dict[int, Job] = {}
+    jobs: dict[tuple[int, int], Job] = {}
     stamp = pending = failed = None
+    run = 0
     for line in text.splitlines():
-        if m := STAMP.match(line):
+        if line.strip() == NEW_RUN:
+            run += 1
+        elif m := STAMP.match(line):
             stamp = datetime.strptime(" ".join(m.group(1).split()), "%a %b %d %H:%M:%S %Y")
         elif m := START.match(line):
             pending = m.group(1)
         elif m := FAILED.match(line):
             failed = m.group(1)
         elif (m := JOBID.match(line)) and (pending or failed):
-            jobid = int(m.group(1))
-            if failed and jobid in jobs:
-                jobs[jobid].status, jobs[jobid].end = "failed", stamp
+            key = (run, int(m.group(1)))
+            if failed and key in jobs:
+                jobs[key].status, jobs[key].end = "failed", stamp
             elif pending:
-                jobs[jobid] = Job(pending, jobid, stamp)
+                jobs[key] = Job(pending, key[1], stamp)
             pending = failed = None
         elif m := FINISHED.match(line):
-            job = jobs.get(int(m.group(1)))
+            job = jobs.get((run, int(m.group(1))))
             if job:
                 job.end, job.status = stamp, "done"
     return list(jobs.values())

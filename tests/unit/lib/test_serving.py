@@ -176,6 +176,7 @@ def test_no_timed_pass_runs_while_a_server_starts_nor_a_start_during_a_pass(tmp_
     with quiet_gpu(lock) as waited:  # asked for while it starts: waits until it is healthy
         assert server.startup_s is not None and waited > 0.5
     worker.join(30)
+    assert server.start_wait_s >= 0.9  # its start waited for the pass (bench provenance)
     server.stop()
     assert server.proc.poll() is not None
 

@@ -44,3 +44,16 @@ def test_each_job_gets_the_peak_of_the_samples_inside_it(tmp_path):
     assert rows[1].split("\t") == ["make_body", "4", "done", "16:54:44", "83", "4", "20.0", "33.1"]
     assert rows[2].split("\t")[4:6] == ["34", "3561"]
     assert rows[3].split("\t")[:6] == ["bench_cell", "9", "failed", "16:56:41", "10", "700"]
+
+
+def test_jobs_of_runs_one_after_another_keep_apart():
+    """gpu_study.sh's parts run Snakemake three times into one log; each run numbers its jobs
+    from 1, and a later run's job 4 is not the earlier run's (attempt 6 lost the body's
+    conversion to the abliteration's job 4)."""
+    second = LOG.replace("make_body", "abliterate_body").replace("16:5", "17:5")
+    jobs = rule_peaks.jobs_from_log("Building DAG of jobs...\n" + LOG
+                                    + "Building DAG of jobs...\n" + second)
+    assert [(j.rule, j.jobid, j.status) for j in jobs][:4] == [
+        ("make_body", 4, "done"), ("quantize_body", 2, "done"), ("bench_cell", 9, "failed"),
+        ("abliterate_body", 4, "done")]
+    assert len(jobs) == 6
